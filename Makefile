@@ -1,0 +1,39 @@
+# Common Ground: the two commands (make demo, make test) and friends.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export COMMONGROUND_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+CITIZENS ?= 10000
+
+.PHONY: install demo test lint ui bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/commonground demo --citizens $(CITIZENS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check orchestration expectations tests
+	$(BIN)/ruff format --check orchestration expectations tests
+	cd dbt_project && ../$(BIN)/sqlfluff lint models macros tests analyses --dialect duckdb --templater jinja
+
+test: lint
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+ui: $(STAMP)
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/commonground prepare
+	$(BIN)/dagster dev -w workspace.yaml
+
+bench: $(STAMP)
+	$(BIN)/commonground bench
+
+clean:
+	rm -rf $(VENV) data dbt_project/target dbt_project/logs

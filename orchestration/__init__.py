@@ -1,0 +1,1 @@
+"""Common Ground: a governed data exchange for joined-up government."""

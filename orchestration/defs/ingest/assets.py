@@ -1,0 +1,138 @@
+"""Ingest assets generated from the data contracts: landing files into ``raw.*`` tables."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from orchestration.lib.contracts import Contract, load_contracts
+from orchestration.lib.ingest import LINEAGE_COLUMNS, ensure_warehouse, ingest_dataset
+from orchestration.lib.sql import quote_identifier
+from orchestration.settings import get_settings
+
+INGESTION_LOG_KEY = dg.AssetKey(["governance", "ingestion_log"])
+
+
+def raw_asset_key(contract: Contract) -> dg.AssetKey:
+    """Asset key of a contract's raw table."""
+    return dg.AssetKey(["raw", contract.raw_table])
+
+
+def _column_schema(contract: Contract) -> dg.TableSchema:
+    columns = [
+        dg.TableColumn(
+            name=c.name,
+            type="varchar",
+            description=(
+                f"{c.description} Delivered as {c.physical_name!r}; standard attribute "
+                f"{c.standard_attribute}; classification {c.classification}."
+            ),
+            constraints=dg.TableColumnConstraints(nullable=not c.required, unique=c.unique),
+            tags={"standard_attribute": c.standard_attribute, "classification": c.classification},
+        )
+        for c in contract.columns
+    ]
+    columns += [dg.TableColumn(name=n, type=t.lower()) for n, t in LINEAGE_COLUMNS]
+    return dg.TableSchema(columns=columns)
+
+
+def build_ingest_asset(contract: Contract) -> dg.AssetsDefinition:
+    """One asset that loads every landing file of a contract's dataset into its raw table."""
+    description = (
+        f"{contract.title}: {contract.description} Values as delivered ({contract.format}, "
+        f"from {contract.landing_path}/) plus lineage columns.\n\n"
+        f"Purpose: {contract.purpose}\n\nLegal basis: {contract.legal_basis}"
+    )
+
+    @dg.asset(
+        key=raw_asset_key(contract),
+        group_name=contract.department,
+        owners=[contract.owner],
+        kinds={"duckdb", contract.format},
+        description=description,
+        tags={"layer": "raw", "classification": contract.classification},
+        metadata={
+            "dagster/column_schema": _column_schema(contract),
+            "dagster/table_name": f"raw.{contract.raw_table}",
+            "contract_id": contract.id,
+            "contract_version": contract.version,
+            "contract_path": dg.MetadataValue.path(str(contract.path)),
+            "landing_path": contract.landing_path,
+            "delivery_frequency_days": contract.frequency_days,
+        },
+        code_version=contract.version,
+    )
+    def _ingest(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
+        settings = get_settings()
+        with warehouse.get_connection() as con:
+            outcomes = ingest_dataset(con, contract, settings.landing_dir, context.run.run_id)
+            total = con.execute(
+                f"select count(*) from raw.{quote_identifier(contract.raw_table)}"
+            ).fetchone()[0]
+        counts = {
+            s: sum(1 for o in outcomes if o.status == s)
+            for s in ("loaded", "rejected", "duplicate")
+        }
+        for o in outcomes:
+            if o.status == "rejected":
+                context.log.warning(f"rejected {o.file_path}: {o.message}")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": total,
+                "files_loaded": counts["loaded"],
+                "files_rejected": counts["rejected"],
+                "files_duplicate": counts["duplicate"],
+                "rows_loaded_this_run": sum(o.rows_loaded for o in outcomes),
+                "rows_quarantined_this_run": sum(o.rows_quarantined for o in outcomes),
+                "rejections": dg.MetadataValue.md(
+                    "\n".join(
+                        f"- `{o.file_path}`: {o.message}"
+                        for o in outcomes
+                        if o.status == "rejected"
+                    )
+                    or "none"
+                ),
+            }
+        )
+
+    return _ingest
+
+
+def build_ingestion_log_asset(contracts: list[Contract]) -> dg.AssetsDefinition:
+    """The ingestion log as an asset downstream of every ingest asset."""
+
+    @dg.asset(
+        key=INGESTION_LOG_KEY,
+        deps=[raw_asset_key(c) for c in contracts],
+        group_name="governance",
+        kinds={"duckdb"},
+        owners=["team:data-governance"],
+        tags={"layer": "governance"},
+        description=(
+            "One row per landing file the platform has seen: loaded, rejected or duplicate, with "
+            "rows in, loaded and quarantined, the run and a message."
+        ),
+    )
+    def ingestion_log(warehouse: DuckDBResource):
+        with warehouse.get_connection() as con:
+            ensure_warehouse(con, contracts)
+            rows = con.execute(
+                "select status, count(*), coalesce(sum(rows_loaded), 0) "
+                "from governance.ingestion_log group by status order by status"
+            ).fetchall()
+            total = con.execute("select count(*) from governance.ingestion_log").fetchone()[0]
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": total,
+                **{f"files_{status}": n for status, n, _ in rows},
+                "rows_loaded": sum(r[2] for r in rows),
+            }
+        )
+
+    return ingestion_log
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Ingest assets for every contract under ``expectations/contracts``."""
+    contracts = load_contracts()
+    assets = [build_ingest_asset(c) for c in contracts]
+    return dg.Definitions(assets=[*assets, build_ingestion_log_asset(contracts)])

@@ -1,0 +1,98 @@
+"""dbt assets: staging, intermediate, conformed and mart models, with dbt tests as checks."""
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from orchestration.lib.contracts import Contract, load_contracts
+from orchestration.project import dbt_executable, dbt_project
+from orchestration.settings import get_settings
+
+LAYERS = ("staging", "intermediate", "conformed", "marts", "reference")
+
+
+def layer_of(props: Mapping[str, Any]) -> str:
+    """The warehouse layer a dbt node belongs to, from its schema."""
+    if props["resource_type"] == "seed":
+        return "reference"
+    schema = (props.get("config") or {}).get("schema") or props.get("schema") or ""
+    if schema.startswith("marts"):
+        return "marts"
+    return schema if schema in LAYERS else "staging"
+
+
+class CommonGroundTranslator(DagsterDbtTranslator):
+    """Maps dbt nodes to Common Ground asset keys, groups and owners.
+
+    Sources are the ingest assets' raw tables (``raw/<department>__<dataset>``); models are
+    keyed ``<layer>/<model>`` and grouped by layer; owners come from the model's ``meta.owner``
+    or, for staging models, from the contract of the department they stage.
+    """
+
+    def __init__(self, contracts: list[Contract]):
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+        self._owners = {c.department: c.owner for c in contracts}
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            identifier = dbt_resource_props.get("identifier") or dbt_resource_props["name"]
+            return dg.AssetKey(["raw", identifier])
+        return dg.AssetKey([layer_of(dbt_resource_props), dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return layer_of(dbt_resource_props)
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
+        meta = (
+            (dbt_resource_props.get("config") or {}).get("meta")
+            or dbt_resource_props.get("meta")
+            or {}
+        )
+        owner = meta.get("owner")
+        if owner:
+            return [owner if "@" in owner or owner.startswith("team:") else f"team:{owner}"]
+        fqn = dbt_resource_props.get("fqn") or []
+        if len(fqn) > 2 and fqn[1] == "staging" and fqn[2] in self._owners:
+            return [self._owners[fqn[2]]]
+        return ["team:data-platform"]
+
+    def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
+        return {**super().get_tags(dbt_resource_props), "layer": layer_of(dbt_resource_props)}
+
+
+def ensure_manifest(force: bool = False) -> None:
+    """Runs ``dbt parse`` when the manifest is missing (fresh clone, CI, tests) or on demand."""
+    project = dbt_project()
+    if force or not project.manifest_path.exists():
+        dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+        dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The dbt project as assets, downstream of the ingest assets."""
+    project = dbt_project()
+    project.prepare_if_dev()
+    ensure_manifest()
+    translator = CommonGroundTranslator(load_contracts())
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=translator,
+        name="dbt_models",
+    )
+    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        """Builds the selected dbt models, seeds and tests in the warehouse."""
+        os.environ.update(get_settings().dbt_env())
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return dg.Definitions(assets=[dbt_models])

@@ -1,0 +1,116 @@
+"""The shared standards: attributes a delivered column can map to, and GDQF dimensions.
+
+A contract maps each delivered column to one standard attribute (ODCS ``customProperties``
+``standardAttribute``). The cleaning rule for each attribute lives in one dbt macro
+(``dbt_project/macros``); this module is the catalogue the contract linter checks against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StandardAttribute:
+    """A shared-standard attribute.
+
+    Attributes:
+        name: Dotted name, e.g. ``person.nino``.
+        description: What the attribute holds once conformed.
+        direct_identifier: True when the value identifies a person on its own (it is
+            pseudonymised in staging and never leaves staging in clear).
+        person_attribute: True when the attribute describes the record's subject and feeds
+            person linkage.
+    """
+
+    name: str
+    description: str
+    direct_identifier: bool = False
+    person_attribute: bool = False
+
+
+_ATTRIBUTES = [
+    StandardAttribute("record.id", "The source system's identifier of the record."),
+    StandardAttribute(
+        "person.nino",
+        "National Insurance number, upper case without spaces, HMRC format validated.",
+        direct_identifier=True,
+        person_attribute=True,
+    ),
+    StandardAttribute(
+        "person.nhs_number",
+        "NHS number, ten digits with a valid modulus-11 check digit.",
+        direct_identifier=True,
+        person_attribute=True,
+    ),
+    StandardAttribute(
+        "person.pupil_number",
+        "Unique Pupil Number (UPN).",
+        direct_identifier=True,
+        person_attribute=True,
+    ),
+    StandardAttribute(
+        "person.given_name", "Given name, normalised for matching.", True, person_attribute=True
+    ),
+    StandardAttribute(
+        "person.family_name", "Family name, normalised for matching.", True, person_attribute=True
+    ),
+    StandardAttribute(
+        "person.date_of_birth", "Date of birth as a date.", True, person_attribute=True
+    ),
+    StandardAttribute("person.sex", "Sex mapped to the standard code list.", person_attribute=True),
+    StandardAttribute("person.ethnicity", "Ethnic group mapped to ONS 2021 groups."),
+    StandardAttribute(
+        "related_person.given_name", "Given name of a related person (parent or carer).", True
+    ),
+    StandardAttribute(
+        "related_person.family_name", "Family name of a related person (parent or carer).", True
+    ),
+    StandardAttribute("address.line", "First line of an address.", True, person_attribute=True),
+    StandardAttribute("address.text", "A whole address as free text.", True),
+    StandardAttribute(
+        "address.postcode", "UK postcode, upper case with one space.", person_attribute=True
+    ),
+    StandardAttribute("property.uprn", "Unique Property Reference Number.", person_attribute=True),
+    StandardAttribute("geography.local_authority", "Local authority GSS code."),
+    StandardAttribute("money.gbp", "An amount in pounds sterling as a decimal."),
+    StandardAttribute("time.date", "A calendar date."),
+    StandardAttribute("time.tax_year", "A UK tax year, yyyy-yy."),
+    StandardAttribute("code.benefit_type", "DWP benefit type code."),
+    StandardAttribute("code.energy_rating", "EPC energy efficiency band A-G."),
+    StandardAttribute("code.main_fuel", "Main heating fuel mapped to the standard fuel list."),
+    StandardAttribute("code.property_type", "Property type (house, flat, bungalow, maisonette)."),
+    StandardAttribute("code.council_tax_band", "Council tax valuation band A-H."),
+    StandardAttribute("flag.yes_no", "A Y/N flag as a boolean."),
+    StandardAttribute("flag.true_false", "A true/false flag as a boolean."),
+    StandardAttribute("organisation.paye_reference", "Employer PAYE reference."),
+    StandardAttribute("organisation.gp_practice", "ODS code of a GP practice."),
+    StandardAttribute("organisation.school_urn", "URN of a school."),
+    StandardAttribute("measure.number", "A numeric measure."),
+]
+
+STANDARD_ATTRIBUTES: dict[str, StandardAttribute] = {a.name: a for a in _ATTRIBUTES}
+
+GDQF_DIMENSIONS = (
+    "accuracy",
+    "completeness",
+    "consistency",
+    "timeliness",
+    "uniqueness",
+    "validity",
+)
+
+# ODCS v3 names two dimensions differently from the UK Government Data Quality Framework.
+ODCS_TO_GDQF = {
+    "accuracy": "accuracy",
+    "completeness": "completeness",
+    "conformity": "validity",
+    "consistency": "consistency",
+    "coverage": "completeness",
+    "timeliness": "timeliness",
+    "uniqueness": "uniqueness",
+}
+
+CLASSIFICATIONS = ("public", "official", "personal", "special_category")
+
+SEVERITIES = {"error": "ERROR", "warning": "WARN", "warn": "WARN", "info": "WARN"}
