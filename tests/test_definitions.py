@@ -1,0 +1,84 @@
+"""The Dagster code location: asset keys, groups, owners, checks, job and schedule."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import defs as load_defs
+
+
+@pytest.fixture(scope="module")
+def defs() -> dg.Definitions:
+    return load_defs()
+
+
+@pytest.fixture(scope="module")
+def specs(defs):
+    graph = defs.resolve_asset_graph()
+    return {key.to_user_string(): graph.get(key) for key in graph.get_all_asset_keys()}
+
+
+RAW = [
+    "raw/council__council_tax",
+    "raw/dfe__school_census",
+    "raw/dluhc__energy_certificates",
+    "raw/dwp__benefit_awards",
+    "raw/hmrc__paye_income",
+    "raw/nhs__data_opt_outs",
+    "raw/nhs__gp_registrations",
+]
+
+
+def test_every_contract_has_an_ingest_asset_grouped_by_department(specs):
+    for key in RAW:
+        node = specs[key]
+        assert node.is_materializable, key
+        department = key.split("/")[1].split("__")[0]
+        assert node.group_name == department
+        assert node.owners and "@" in node.owners[0]
+        assert "dagster/column_schema" in node.metadata
+
+
+def test_layers_flow_from_raw_to_marts(specs):
+    assert specs["staging/stg_hmrc__paye_income"].parent_keys == {
+        dg.AssetKey(["raw", "hmrc__paye_income"])
+    }
+    assert specs["staging/stg_hmrc__paye_income"].group_name == "staging"
+    for key in [
+        "conformed/person_records",
+        "conformed/persons",
+        "conformed/properties",
+        "conformed/income",
+        "conformed/benefit_awards",
+        "conformed/gp_registrations",
+        "conformed/energy_certificates",
+        "conformed/council_tax",
+        "conformed/pupils",
+        "marts/fuel_poverty_risk_by_local_authority",
+        "marts/benefit_income_overlaps",
+        "governance/ingestion_log",
+    ]:
+        assert key in specs, key
+    assert specs["marts/fuel_poverty_risk_by_local_authority"].group_name == "marts"
+    assert specs["conformed/persons"].group_name == "conformed"
+    staged_owner = specs["staging/stg_dwp__benefit_awards"].owners
+    assert staged_owner == specs["raw/dwp__benefit_awards"].owners
+
+
+def test_dbt_tests_are_asset_checks(defs):
+    graph = defs.resolve_asset_graph()
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    conformed_checks = {name for asset, name in checks if asset == "conformed/persons"}
+    assert any(name.startswith("unique_") for name in conformed_checks), conformed_checks
+    assert any(name.startswith("not_null_") for name in conformed_checks), conformed_checks
+    assert any(asset.startswith("marts/") for asset, _ in checks)
+
+
+def test_job_and_daily_schedule(defs):
+    job = defs.resolve_job_def("commonground_everything")
+    assert job is not None
+    schedule = defs.resolve_schedule_def("commonground_daily")
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.execution_timezone == "Europe/London"
+    assert schedule.job_name == "commonground_everything"
