@@ -43,13 +43,15 @@ def generate(
     summary = generate_population(
         settings.data_dir, citizens=citizens, seed=seed, messiness=messiness, progress=progress
     )
-    table = Table(title=f"Generated {citizens:,} citizens (seed {seed}) in {summary.seconds:.1f}s")
+    table = Table(
+        title=f"Generated {summary.citizens:,} citizens at {summary.properties:,} properties "
+        f"(seed {seed}) in {summary.elapsed_seconds:.1f}s"
+    )
     table.add_column("dataset")
     table.add_column("rows", justify="right")
     table.add_column("file")
-    for ds in summary.datasets:
-        for path in ds.files:
-            table.add_row(ds.name, f"{ds.rows:,}", str(path))
+    for name, path in summary.files.items():
+        table.add_row(name, f"{summary.rows[name]:,}", str(path.relative_to(settings.data_dir)))
     console.print(table)
     console.print(f"Ground truth: {settings.ground_truth_dir}")
 

@@ -1,0 +1,5 @@
+"""Synthetic sample-data generator: a coherent population and every department's delivery."""
+
+from orchestration.generator.core import GenerationSummary, generate_population, load_mission_vars
+
+__all__ = ["GenerationSummary", "generate_population", "load_mission_vars"]
