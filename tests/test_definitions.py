@@ -7,6 +7,9 @@ import pytest
 
 from orchestration.definitions import defs as load_defs
 
+# Loading definitions may parse the dbt project; share a worker with the other dbt users.
+pytestmark = pytest.mark.xdist_group("dbt_project")
+
 
 @pytest.fixture(scope="module")
 def defs() -> dg.Definitions:

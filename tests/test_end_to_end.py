@@ -13,7 +13,8 @@ import pytest
 from orchestration.generator import generate_population
 from orchestration.lib.pipeline import run_everything
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+# Tests that run dbt in the project directory share one xdist worker (one target/ folder).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dbt_project")]
 
 
 def _rows_in_file(path: Path) -> int:
