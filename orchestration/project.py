@@ -11,10 +11,20 @@ SUITES_DIR = REPO_ROOT / "expectations" / "suites"
 
 
 def dbt_project():
-    """The dbt project as Dagster sees it (built on demand, never at import)."""
+    """The dbt project as Dagster sees it (built on demand, never at import).
+
+    Its target folder (manifest, compiled SQL) is ``dbt_project/target`` unless
+    ``COMMONGROUND_DBT_TARGET_DIR`` names another, so that test runs never share one.
+    """
     from dagster_dbt import DbtProject
 
-    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    from orchestration.settings import get_settings
+
+    return DbtProject(
+        project_dir=DBT_PROJECT_DIR,
+        profiles_dir=DBT_PROJECT_DIR,
+        target_path=get_settings().dbt_target_dir,
+    )
 
 
 def dbt_executable() -> str:

@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.project import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
 
@@ -24,11 +25,13 @@ class Settings:
         data_dir: Root of the working data (landing zone, warehouse, published snapshot).
         environment: ``development`` or ``production``.
         duckdb_memory_limit: DuckDB ``memory_limit`` for the pipeline's connections.
+        dbt_target_dir: dbt's target folder (manifest and compiled SQL).
     """
 
     data_dir: Path
     environment: str
     duckdb_memory_limit: str
+    dbt_target_dir: Path
 
     @property
     def landing_dir(self) -> Path:
@@ -70,6 +73,7 @@ def get_settings() -> Settings:
         COMMONGROUND_DATA_DIR: data directory (default ``./data`` in the repository).
         COMMONGROUND_ENV: ``development`` (default) or ``production``.
         COMMONGROUND_DUCKDB_MEMORY_LIMIT: DuckDB memory limit (default ``8GB``).
+        COMMONGROUND_DBT_TARGET_DIR: dbt target folder (default ``dbt_project/target``).
     """
     data_dir = Path(os.environ.get("COMMONGROUND_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
     environment = os.environ.get("COMMONGROUND_ENV", "development").strip().lower()
@@ -81,4 +85,7 @@ def get_settings() -> Settings:
         data_dir=data_dir,
         environment=environment,
         duckdb_memory_limit=os.environ.get("COMMONGROUND_DUCKDB_MEMORY_LIMIT", "8GB"),
+        dbt_target_dir=Path(
+            os.environ.get("COMMONGROUND_DBT_TARGET_DIR") or REPO_ROOT / "dbt_project" / "target"
+        ).resolve(),
     )

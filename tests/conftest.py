@@ -10,6 +10,16 @@ from orchestration.lib.contracts import load_contracts
 from orchestration.project import CONTRACTS_DIR
 
 
+@pytest.fixture(scope="session", autouse=True)
+def dbt_target_dir(tmp_path_factory: pytest.TempPathFactory):
+    """A dbt target folder of this test process's own, so parallel runs never share one."""
+    target = tmp_path_factory.mktemp("dbt_target")
+    patcher = pytest.MonkeyPatch()
+    patcher.setenv("COMMONGROUND_DBT_TARGET_DIR", str(target))
+    yield target
+    patcher.undo()
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh Common Ground data directory, set as COMMONGROUND_DATA_DIR."""
