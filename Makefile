@@ -30,7 +30,7 @@ test: lint
 ui: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/commonground prepare
-	$(BIN)/dagster dev -w workspace.yaml
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dagster dev -w workspace.yaml
 
 bench: $(STAMP)
 	$(BIN)/commonground bench

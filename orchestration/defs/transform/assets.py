@@ -80,8 +80,9 @@ def ensure_manifest(force: bool = False) -> None:
 def defs() -> dg.Definitions:
     """The dbt project as assets, downstream of the ingest assets."""
     project = dbt_project()
-    project.prepare_if_dev()
-    ensure_manifest()
+    # Under `dagster dev` re-parse on every load so model edits show up; elsewhere parse
+    # only when the manifest is missing.
+    ensure_manifest(force=project.preparer.using_dagster_dev())
     translator = CommonGroundTranslator(load_contracts())
 
     @dbt_assets(
