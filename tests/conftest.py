@@ -34,3 +34,26 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def contracts():
     """Every contract in the repository, by raw table name."""
     return {c.raw_table: c for c in load_contracts(CONTRACTS_DIR)}
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory: pytest.TempPathFactory):
+    """A messy 3,000-citizen population generated and materialized once per test process.
+
+    Read-only for the tests that use it: they inspect the warehouse, the ingestion log and
+    the run summary, and must not write. Yields ``(data_dir, run_summary)``.
+    """
+    from orchestration.generator import generate_population
+    from orchestration.lib.pipeline import run_everything
+
+    directory = tmp_path_factory.mktemp("demo") / "data"
+    directory.mkdir()
+    patcher = pytest.MonkeyPatch()
+    patcher.setenv("COMMONGROUND_DATA_DIR", str(directory))
+    patcher.delenv("DAGSTER_HOME", raising=False)
+    try:
+        generate_population(directory, citizens=3_000, seed=5, messiness=1.0)
+        summary = run_everything()
+    finally:
+        patcher.undo()
+    return directory, summary

@@ -148,9 +148,8 @@ def test_clean_population_reconciles_exactly_with_the_ground_truth(data_dir):
             assert got[award] == pytest.approx(pay, abs=0.01), award
 
 
-def test_messy_population_flows_through_and_stays_close_to_the_truth(data_dir):
-    generate_population(data_dir, citizens=3_000, seed=5, messiness=1.0)
-    summary = run_everything()
+def test_messy_population_flows_through_and_stays_close_to_the_truth(demo_warehouse):
+    data_dir, summary = demo_warehouse
     assert summary.success, summary.failed_steps
     assert not [c for c in summary.failed_checks if c.severity == "ERROR"]
 
