@@ -19,8 +19,10 @@ from typing import Any
 
 import yaml
 
+from orchestration.lib.sql import is_safe_identifier
 from orchestration.lib.standards import (
     CLASSIFICATIONS,
+    GDQF_DIMENSIONS,
     ODCS_TO_GDQF,
     SEVERITIES,
     STANDARD_ATTRIBUTES,
@@ -148,6 +150,7 @@ class Contract:
     latency_days: float
     columns: tuple[Column, ...]
     quality: tuple[QualityRule, ...]
+    quality_targets: dict[str, float] = field(default_factory=dict)
     document: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -187,11 +190,13 @@ def _custom(props: list[dict[str, Any]] | None) -> dict[str, Any]:
     return {p["property"]: p.get("value") for p in props or [] if "property" in p}
 
 
-def load_contract(path: Path | str) -> Contract:
+def load_contract(path: Path | str, check_location: bool = True) -> Contract:
     """Parses and validates one contract file.
 
     Args:
         path: Path of an ODCS v3 YAML file.
+        check_location: Whether the file must sit at ``<department>/<dataset>.yaml`` (off to
+            compare an old version taken out of version control).
 
     Returns:
         The validated contract.
@@ -224,7 +229,7 @@ def load_contract(path: Path | str) -> Contract:
         OpenDataContractStandard(**document)
     except Exception as exc:  # pydantic's ValidationError names the field itself
         raise ContractError(path, "(root)", f"breaks the ODCS v3 model: {exc}") from exc
-    return _build(path, document)
+    return _build(path, document, check_location)
 
 
 def _require(path: Path, where: str, value: Any, what: str) -> Any:
@@ -296,7 +301,45 @@ def _quality_rule(
     )
 
 
-def _build(path: Path, doc: dict[str, Any]) -> Contract:
+DATE_FORMATS = ("dd/mm/yyyy", "yyyy-mm-dd", "excel", "any")
+
+
+def _check_options(path: Path, where: str, logical: str, options: dict[str, Any]) -> None:
+    """Checks the row-rule options of a property: format, lengths, pattern, allowed values."""
+    if logical == "date" and str(options.get("format", "any")) not in DATE_FORMATS:
+        raise ContractError(
+            path,
+            f"{where}.logicalTypeOptions.format",
+            f"{options['format']!r} is not one of {', '.join(DATE_FORMATS)}",
+        )
+    for key in ("maxLength", "minLength"):
+        value = options.get(key)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
+            raise ContractError(
+                path, f"{where}.logicalTypeOptions.{key}", f"{value!r} is not a whole number"
+            )
+    pattern = options.get("pattern")
+    if pattern is not None:
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            raise ContractError(
+                path, f"{where}.logicalTypeOptions.pattern", f"not a valid pattern: {exc}"
+            ) from exc
+    allowed = options.get("allowedValues")
+    if allowed is not None and (
+        not isinstance(allowed, list)
+        or not allowed
+        or any(isinstance(a, dict | list) for a in allowed)
+    ):
+        raise ContractError(
+            path, f"{where}.customProperties.allowedValues", "must be a list of values"
+        )
+
+
+def _build(path: Path, doc: dict[str, Any], check_location: bool = True) -> Contract:
     custom = _custom(doc.get("customProperties"))
     department = _require(
         path, "customProperties.department", custom.get("department"), "a department"
@@ -305,7 +348,7 @@ def _build(path: Path, doc: dict[str, Any]) -> Contract:
         raise ContractError(
             path, "customProperties.department", f"{department!r} is not a safe name"
         )
-    if path.parent.name != department:
+    if check_location and path.parent.name != department:
         raise ContractError(
             path,
             "customProperties.department",
@@ -331,7 +374,7 @@ def _build(path: Path, doc: dict[str, Any]) -> Contract:
         raise ContractError(
             path, "schema[0].name", f"{dataset!r} is not a safe lower_snake_case name"
         )
-    if path.stem != dataset:
+    if check_location and path.stem != dataset:
         raise ContractError(path, "schema[0].name", f"{dataset!r} does not match the file name")
     raw_table = f"{department}__{dataset}"
     if obj.get("physicalName") != raw_table:
@@ -354,6 +397,13 @@ def _build(path: Path, doc: dict[str, Any]) -> Contract:
             raise ContractError(path, f"{where}.name", f"{name!r} appears twice")
         seen_names.add(name)
         physical = prop.get("physicalName") or name
+        if not is_safe_identifier(physical):
+            raise ContractError(
+                path,
+                f"{where}.physicalName",
+                f"{physical!r} holds characters a delivered column name may not hold "
+                "(quotes, semicolons, comment markers, control characters)",
+            )
         if physical in seen_physical:
             raise ContractError(path, f"{where}.physicalName", f"{physical!r} appears twice")
         seen_physical.add(physical)
@@ -376,6 +426,7 @@ def _build(path: Path, doc: dict[str, Any]) -> Contract:
                 f"{attribute!r} is not a known standard attribute",
             )
         options = {**(prop.get("logicalTypeOptions") or {}), **col_custom}
+        _check_options(path, where, logical, options)
         columns.append(
             Column(
                 name=name,
@@ -400,6 +451,7 @@ def _build(path: Path, doc: dict[str, Any]) -> Contract:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ContractError(path, "quality", f"rule names repeat: {duplicates}")
+    quality_targets = _quality_targets(path, _custom(obj.get("customProperties")))
 
     servers = [s for s in doc.get("servers") or [] if s.get("server") == "landing"]
     if len(servers) != 1:
@@ -454,8 +506,27 @@ def _build(path: Path, doc: dict[str, Any]) -> Contract:
         latency_days=latency,
         columns=tuple(columns),
         quality=tuple(rules),
+        quality_targets=quality_targets,
         document=doc,
     )
+
+
+def _quality_targets(path: Path, custom: dict[str, Any]) -> dict[str, float]:
+    """The schema's ``qualityTargets`` custom property: GDQF dimension → target percent."""
+    where = "schema[0].customProperties.qualityTargets"
+    raw = custom.get("qualityTargets")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ContractError(path, where, "must map GDQF dimensions to target percentages")
+    targets: dict[str, float] = {}
+    for dimension, value in raw.items():
+        if dimension not in GDQF_DIMENSIONS:
+            raise ContractError(path, f"{where}.{dimension}", "is not a GDQF dimension")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise ContractError(path, f"{where}.{dimension}", "must be a percentage 0-100")
+        targets[dimension] = float(value)
+    return targets
 
 
 _UNIT_DAYS = {"d": 1, "day": 1, "days": 1, "h": 1 / 24, "hour": 1 / 24, "hours": 1 / 24}

@@ -1,16 +1,32 @@
-"""Loading landing files into the raw layer, one contract at a time.
+"""Loading landing files into the raw layer under their contract, exactly once.
 
-Every file in ``landing/<department>/<dataset>/`` is read with DuckDB's own readers (CSV,
-newline-delimited JSON, Parquet) or, for Excel, fastexcel into Arrow, and appended to
-``raw.<department>__<dataset>`` with its values as delivered (text) plus lineage columns.
-Each file gets one row in ``governance.ingestion_log``; the rows and the log entry commit in
-one transaction, so a file is either loaded and logged or neither. A file that cannot be read
-is logged as ``rejected`` with a message and the run goes on with the next file.
+Every file in ``landing/<department>/<dataset>/`` goes through three gates:
+
+1. **Landing rules** (:mod:`orchestration.lib.landing`): safe path and name, finished,
+   bounded size, UTF-8 without BOM; rows counted independently of the parsers.
+2. **File rules**: the format the contract names, readable (not corrupt or truncated), the
+   contract's delimiter, a header that matches the contract (schema drift: missing required
+   column, renamed column, extra columns per the contract's ``schemaDriftPolicy``), at least
+   one data row.
+3. **Row rules** (:mod:`orchestration.lib.row_rules`): rows that break the contract go to
+   ``quarantine.<department>__<dataset>`` with file, row number, raw text, column, rule and
+   message; the others are appended to ``raw.<department>__<dataset>`` as delivered text.
+
+A file that breaks a landing or file rule is logged ``rejected`` with a message and the run
+goes on with the next file. A file whose bytes were already loaded (any name) is logged
+``duplicate``. The rows, the quarantined rows and the file's ``governance.ingestion_log`` row
+commit in one transaction, and the load is refused unless
+``rows_in = rows_loaded + rows_quarantined``. A file already logged under the same path with
+the same bytes is skipped without a new log row, so re-running is a no-op.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import difflib
 import hashlib
+import itertools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,7 +34,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
+from orchestration.lib import landing as lz
+from orchestration.lib import row_rules
 from orchestration.lib.contracts import Contract
 from orchestration.lib.sql import quote_identifier, quote_literal
 
@@ -30,6 +49,15 @@ LINEAGE_COLUMNS = (
     ("_row_number", "BIGINT"),
     ("_batch_id", "VARCHAR"),
     ("_loaded_at", "TIMESTAMP"),
+)
+
+QUARANTINE_COLUMNS = (
+    *LINEAGE_COLUMNS,
+    ("column_name", "VARCHAR"),
+    ("rule", "VARCHAR"),
+    ("message", "VARCHAR"),
+    ("raw_value", "VARCHAR"),
+    ("raw_text", "VARCHAR"),
 )
 
 INGESTION_LOG_DDL = """
@@ -48,14 +76,34 @@ create table if not exists governance.ingestion_log (
 )
 """
 
+# Reasons whose file is tried again on the next run even if its bytes are unchanged.
+RETRYABLE_REASONS = frozenset({"changed_while_reading", "internal"})
+OTHER_DELIMITERS = (";", "\t", "|", ",")
+_counter = itertools.count()
+
 
 class FileRejected(Exception):
     """A delivered file cannot be loaded; the message says why in a department's terms."""
 
+    def __init__(self, message: str, reason: str = "unreadable"):
+        self.reason = reason
+        super().__init__(message)
+
 
 @dataclass(frozen=True)
 class FileOutcome:
-    """What happened to one landing file."""
+    """What happened to one landing file.
+
+    Attributes:
+        file_path: Path relative to the landing zone.
+        file_sha256: SHA-256 of the file's bytes.
+        status: ``loaded``, ``rejected`` or ``duplicate``.
+        rows_in: Data rows in the file, counted independently of the parser.
+        rows_loaded: Rows appended to the raw table.
+        rows_quarantined: Rows written to the quarantine table.
+        message: Why a file was rejected or is a duplicate; empty otherwise.
+        reason: Code of the rule a rejected file broke (``schema_drift``, ``encoding``, ...).
+    """
 
     file_path: str
     file_sha256: str
@@ -64,15 +112,18 @@ class FileOutcome:
     rows_loaded: int
     rows_quarantined: int
     message: str
+    reason: str = ""
 
 
 def ensure_warehouse(con: duckdb.DuckDBPyConnection, contracts: Iterable[Contract]) -> None:
-    """Creates the raw and governance schemas, the ingestion log and every raw table."""
-    con.execute("create schema if not exists raw")
-    con.execute("create schema if not exists governance")
+    """Creates the raw, quarantine and governance schemas, the ingestion log and the tables."""
+    for schema in ("raw", "quarantine", "governance"):
+        con.execute(f"create schema if not exists {schema}")
     con.execute(INGESTION_LOG_DDL)
+    con.execute("alter table governance.ingestion_log add column if not exists reason varchar")
     for contract in contracts:
         con.execute(raw_table_ddl(contract))
+        con.execute(quarantine_table_ddl(contract))
 
 
 def raw_table_ddl(contract: Contract) -> str:
@@ -84,104 +135,34 @@ def raw_table_ddl(contract: Contract) -> str:
     )
 
 
+def quarantine_table_ddl(contract: Contract) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` for a contract's quarantine table.
+
+    One row per rule a row broke: lineage, the column, the rule, a message, the value and the
+    row's raw text (the delivered line, or the row's values as JSON).
+    """
+    cols = ", ".join(f"{name} {kind}" for name, kind in QUARANTINE_COLUMNS)
+    return f"create table if not exists quarantine.{quote_identifier(contract.raw_table)} ({cols})"
+
+
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file's bytes, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return lz.file_sha256(path)
 
 
 def landing_files(contract: Contract, landing_dir: Path) -> list[Path]:
-    """Files delivered for a contract's dataset, oldest name first; hidden files are skipped."""
-    folder = landing_dir / contract.department / contract.dataset
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    """Entries delivered for a contract's dataset (files and links), sorted by name.
 
-
-def _relation_sql(contract: Contract, path: Path) -> tuple[str, list[str], object | None]:
-    """SQL reading ``path`` as text columns named by physical name, and the columns present.
-
-    Returns the FROM clause, the delivered column names, and an Arrow table to register
-    (Excel only).
+    Hidden files (``.name``) and Excel lock files (``~$name``) are never deliveries.
     """
-    p = quote_literal(str(path))
-    if contract.format == "csv":
-        source = (
-            f"read_csv({p}, header = true, all_varchar = true, delim = "
-            f"{quote_literal(contract.delimiter)}, quote = '\"', escape = '\"', "
-            "strict_mode = true, null_padding = false, parallel = true)"
-        )
-        return source, [], None
-    if contract.format == "parquet":
-        return f"read_parquet({p})", [], None
-    if contract.format == "json":
-        return f"read_ndjson_objects({p})", [], None
-    if contract.format == "xlsx":
-        import fastexcel
-
-        try:
-            reader = fastexcel.read_excel(str(path))
-            sheet = reader.load_sheet(0, dtypes="string")
-            table = sheet.to_arrow()
-        except Exception as exc:
-            raise FileRejected(f"the workbook cannot be read: {exc}") from exc
-        return "xlsx_sheet", list(table.column_names), table
-    raise FileRejected(f"format {contract.format!r} is not supported")
-
-
-def _select_list(contract: Contract, delivered: list[str]) -> list[str]:
-    """Expressions turning delivered columns into the contract's text columns."""
-    present = set(delivered)
-    exprs = []
-    for c in contract.columns:
-        if contract.format == "json":
-            path = quote_literal("$." + '"' + c.physical_name.replace('"', '\\"') + '"')
-            expr = f"json_extract_string(json, {path})"
-        elif c.physical_name in present:
-            expr = f"cast({quote_identifier(c.physical_name)} as varchar)"
-            if contract.format == "xlsx":
-                # Excel date cells come through as 'yyyy-mm-dd 00:00:00'; keep the date.
-                expr = f"regexp_replace({expr}, '^(\\d{{4}}-\\d{{2}}-\\d{{2}}) 00:00:00$', '\\1')"
-        else:
-            expr = "cast(null as varchar)"
-        exprs.append(f"{expr} as {quote_identifier(c.name)}")
-    return exprs
-
-
-def _delivered_columns(
-    con: duckdb.DuckDBPyConnection, contract: Contract, source: str
-) -> list[str]:
-    if contract.format == "json":
-        rows = con.execute(
-            f"select distinct unnest(json_keys(json)) from {source} limit 1000"
-        ).fetchall()
-        return [r[0] for r in rows]
-    return [r[0] for r in con.execute(f"describe select * from {source}").fetchall()]
-
-
-def _check_columns(contract: Contract, delivered: list[str]) -> None:
-    missing = [
-        c.physical_name
-        for c in contract.columns
-        if c.required and c.physical_name not in set(delivered)
-    ]
-    if missing:
-        raise FileRejected(
-            "required column(s) missing: "
-            + ", ".join(repr(m) for m in missing)
-            + f"; the file has {', '.join(repr(d) for d in delivered) or 'no columns'}"
-        )
-    expected = {c.physical_name for c in contract.columns}
-    extra = [d for d in delivered if d not in expected]
-    if extra and contract.drift_policy == "reject":
-        raise FileRejected(
-            "unexpected column(s) "
-            + ", ".join(repr(e) for e in extra)
-            + " (the contract's schemaDriftPolicy is 'reject')"
-        )
+    folder = landing_dir / contract.department / contract.dataset
+    if not folder.is_dir() or folder.is_symlink():
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if (p.is_symlink() or p.is_file()) and not p.name.startswith((".", "~$"))
+    )
 
 
 def ingest_file(
@@ -190,11 +171,8 @@ def ingest_file(
     path: Path,
     landing_dir: Path,
     run_id: str,
-) -> FileOutcome:
-    """Loads one landing file into its raw table and records it in the ingestion log.
-
-    A file whose bytes were already loaded for this dataset is recorded as ``duplicate``; a
-    file that cannot be read or breaks the contract's schema is recorded as ``rejected``.
+) -> FileOutcome | None:
+    """Loads one landing file into its raw and quarantine tables and logs it.
 
     Args:
         con: An open connection to the warehouse.
@@ -204,11 +182,22 @@ def ingest_file(
         run_id: The Dagster run id (also the batch id of the rows loaded).
 
     Returns:
-        What happened to the file.
+        What happened to the file, or None when the same path with the same bytes was
+        already dealt with by an earlier run.
     """
     rel = str(path.relative_to(landing_dir))
-    sha = file_sha256(path)
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        lz.check_path(path, landing_dir)
+    except lz.FileProblem as exc:
+        sha = _link_sha(path)
+        if _seen(con, rel, sha):
+            return None
+        return _reject(con, contract, rel, sha, run_id, loaded_at, exc.reason, str(exc))
+    stamp = lz.FileStamp.of(path)
+    sha = lz.file_sha256(path)
+    if _seen(con, rel, sha):
+        return None
     already = con.execute(
         "select file_path from governance.ingestion_log where file_sha256 = ? and department = ? "
         "and dataset = ? and status = 'loaded' limit 1",
@@ -216,55 +205,150 @@ def ingest_file(
     ).fetchone()
     if already:
         outcome = FileOutcome(
-            rel, sha, "duplicate", 0, 0, 0, f"same bytes already loaded from {already[0]}"
+            rel,
+            sha,
+            "duplicate",
+            0,
+            0,
+            0,
+            f"same bytes already loaded from {already[0]}",
+            "duplicate",
         )
         _log(con, contract, outcome, run_id, loaded_at)
         return outcome
-
-    table = f"raw.{quote_identifier(contract.raw_table)}"
     try:
+        if lz.is_in_progress(path):
+            raise lz.FileProblem(
+                "in_progress",
+                "is still being written (a .part/.tmp name); it is loaded once renamed",
+            )
         if path.suffix.lower() not in contract.extensions:
             raise FileRejected(
                 f"expected a {contract.format} file ({', '.join(contract.extensions)}), "
-                f"got {path.suffix or 'no extension'}"
+                f"got {path.suffix or 'no extension'}",
+                "format",
             )
-        source, delivered, arrow_table = _relation_sql(contract, path)
-        if arrow_table is not None:
-            con.register("xlsx_sheet", arrow_table)
+        lz.check_size(path, stamp.size)
+        log.info("loading %s", rel)
+        batch = _Batch(contract, rel, sha, run_id, loaded_at)
+        con.execute("begin transaction")
         try:
-            if not delivered:
-                delivered = _delivered_columns(con, contract, source)
-            _check_columns(contract, delivered)
-            exprs = _select_list(contract, delivered)
-            lineage = [
-                f"{quote_literal(rel)} as _source_file",
-                f"{quote_literal(sha)} as _file_sha256",
-                "row_number() over () as _row_number",
-                f"{quote_literal(run_id)} as _batch_id",
-                f"{quote_literal(loaded_at.isoformat(sep=' '))}::timestamp as _loaded_at",
-            ]
-            con.execute("begin transaction")
-            try:
-                inserted = con.execute(
-                    f"insert into {table} select {', '.join(exprs + lineage)} from {source}"
-                ).fetchone()[0]
-                outcome = FileOutcome(rel, sha, "loaded", inserted, inserted, 0, "")
-                if inserted == 0:
-                    raise FileRejected("the file holds no data rows")
-                _log(con, contract, outcome, run_id, loaded_at)
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
+            rows_in, loaded, quarantined = _load(con, contract, path, batch)
+            if rows_in != loaded + quarantined:
+                raise FileRejected(
+                    f"counted {rows_in:,} rows in the file but the reader found "
+                    f"{loaded + quarantined:,}; check quoting and line endings",
+                    "row_count_mismatch",
+                )
+            if lz.FileStamp.of(path) != stamp:
+                raise lz.FileProblem(
+                    "changed_while_reading",
+                    "changed while it was being loaded (still being written?); retried next run",
+                )
+            outcome = FileOutcome(rel, sha, "loaded", rows_in, loaded, quarantined, "")
+            if quarantined:
+                outcome = FileOutcome(
+                    rel,
+                    sha,
+                    "loaded",
+                    rows_in,
+                    loaded,
+                    quarantined,
+                    f"{quarantined:,} row(s) quarantined in quarantine.{contract.raw_table}",
+                )
+            _log(con, contract, outcome, run_id, loaded_at)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
         finally:
-            if arrow_table is not None:
-                con.unregister("xlsx_sheet")
-    except (FileRejected, duckdb.Error) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        outcome = FileOutcome(rel, sha, "rejected", 0, 0, 0, message)
-        log.warning("rejected %s: %s", rel, message)
-        _log(con, contract, outcome, run_id, loaded_at)
+            _drop_temporaries(con)
+    except (FileRejected, lz.FileProblem) as exc:
+        return _reject(con, contract, rel, sha, run_id, loaded_at, exc.reason, str(exc))
+    except duckdb.Error as exc:
+        return _reject(
+            con, contract, rel, sha, run_id, loaded_at, "unreadable", _duckdb_message(exc)
+        )
     return outcome
+
+
+def ingest_dataset(
+    con: duckdb.DuckDBPyConnection, contract: Contract, landing_dir: Path, run_id: str
+) -> list[FileOutcome]:
+    """Loads every new landing file of one dataset; returns one outcome per file dealt with."""
+    ensure_warehouse(con, [contract])
+    con.execute("set preserve_insertion_order = true")
+    outcomes = []
+    for path in landing_files(contract, landing_dir):
+        outcome = ingest_file(con, contract, path, landing_dir, run_id)
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
+
+
+# --- internals -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Batch:
+    contract: Contract
+    rel: str
+    sha: str
+    run_id: str
+    loaded_at: datetime
+
+    def lineage(self, ordinal: str) -> list[str]:
+        return [
+            f"{quote_literal(self.rel)} as _source_file",
+            f"{quote_literal(self.sha)} as _file_sha256",
+            f"{ordinal} as _row_number",
+            f"{quote_literal(self.run_id)} as _batch_id",
+            f"{quote_literal(self.loaded_at.isoformat(sep=' '))}::timestamp as _loaded_at",
+        ]
+
+    @property
+    def raw(self) -> str:
+        return f"raw.{quote_identifier(self.contract.raw_table)}"
+
+    @property
+    def quarantine(self) -> str:
+        return f"quarantine.{quote_identifier(self.contract.raw_table)}"
+
+    @property
+    def where(self) -> str:
+        return (
+            f"_source_file = {quote_literal(self.rel)} and _batch_id = {quote_literal(self.run_id)}"
+        )
+
+
+def _link_sha(path: Path) -> str:
+    try:
+        target = str(path.readlink()) if path.is_symlink() else str(path)
+    except OSError:
+        target = str(path)
+    return hashlib.sha256(("path:" + target).encode("utf-8", "replace")).hexdigest()
+
+
+def _seen(con: duckdb.DuckDBPyConnection, rel: str, sha: str) -> bool:
+    row = con.execute(
+        "select count(*) from governance.ingestion_log where file_path = ? and file_sha256 = ? "
+        "and coalesce(reason, '') not in (select unnest(?::varchar[]))",
+        [rel, sha, sorted(RETRYABLE_REASONS)],
+    ).fetchone()
+    return bool(row[0])
+
+
+def _reject(con, contract, rel, sha, run_id, loaded_at, reason, message) -> FileOutcome:
+    outcome = FileOutcome(rel, sha, "rejected", 0, 0, 0, message, reason)
+    log.warning("rejected %s (%s): %s", rel, reason, message)
+    _log(con, contract, outcome, run_id, loaded_at)
+    return outcome
+
+
+def _duckdb_message(exc: duckdb.Error) -> str:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return f"the file cannot be read: {first}"
 
 
 def _log(
@@ -275,7 +359,9 @@ def _log(
     loaded_at: datetime,
 ) -> None:
     con.execute(
-        "insert into governance.ingestion_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into governance.ingestion_log (file_path, file_sha256, department, dataset, "
+        "status, rows_in, rows_loaded, rows_quarantined, run_id, loaded_at, message, reason) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             outcome.file_path,
             outcome.file_sha256,
@@ -288,16 +374,340 @@ def _log(
             run_id,
             loaded_at,
             outcome.message or None,
+            outcome.reason or None,
         ],
     )
 
 
-def ingest_dataset(
-    con: duckdb.DuckDBPyConnection, contract: Contract, landing_dir: Path, run_id: str
-) -> list[FileOutcome]:
-    """Loads every landing file of one dataset; returns one outcome per file."""
-    ensure_warehouse(con, [contract])
-    return [
-        ingest_file(con, contract, p, landing_dir, run_id)
-        for p in landing_files(contract, landing_dir)
+_TEMPORARIES: list[str] = []
+
+
+def _temp_name(kind: str) -> str:
+    name = f"_cg_{kind}_{next(_counter)}"
+    _TEMPORARIES.append(name)
+    return name
+
+
+def _drop_temporaries(con: duckdb.DuckDBPyConnection) -> None:
+    while _TEMPORARIES:
+        name = _TEMPORARIES.pop()
+        if "_sheet_" in name:
+            with contextlib.suppress(duckdb.Error, KeyError):
+                con.unregister(name)
+        else:
+            con.execute(f"drop table if exists temp.{name}")
+
+
+def check_columns(contract: Contract, delivered: list[str]) -> str:
+    """Checks delivered column names against the contract (schema drift).
+
+    Returns:
+        A note for the log when extra columns were accepted, else an empty string.
+
+    Raises:
+        FileRejected: Duplicate or empty names, a missing required column (named as renamed
+            when a delivered column looks like it), or extra columns under policy ``reject``.
+    """
+    blanks = [i + 1 for i, d in enumerate(delivered) if not str(d).strip()]
+    if blanks:
+        raise FileRejected(f"column(s) {blanks} of the header have no name", "schema_drift")
+    repeated = sorted({d for d in delivered if delivered.count(d) > 1})
+    if repeated:
+        raise FileRejected(f"column(s) {repeated} appear more than once", "schema_drift")
+    present = set(delivered)
+    expected = {c.physical_name for c in contract.columns}
+    extra = [d for d in delivered if d not in expected]
+    missing = [
+        c.physical_name for c in contract.columns if c.required and c.physical_name not in present
     ]
+    if missing:
+        renamed = []
+        for m in missing:
+            close = difflib.get_close_matches(m.lower(), [e.lower() for e in extra], 1, 0.6)
+            if close:
+                original = next(e for e in extra if e.lower() == close[0])
+                renamed.append(f"{m!r} (renamed to {original!r}?)")
+            else:
+                renamed.append(repr(m))
+        raise FileRejected(
+            "required column(s) missing: "
+            + ", ".join(renamed)
+            + f"; the file has {', '.join(repr(d) for d in delivered) or 'no columns'}",
+            "schema_drift",
+        )
+    if extra and contract.drift_policy == "reject":
+        raise FileRejected(
+            "unexpected column(s) "
+            + ", ".join(repr(e) for e in extra)
+            + " (the contract's schemaDriftPolicy is 'reject'; agree a new contract version)",
+            "schema_drift",
+        )
+    return ""
+
+
+def _load(con, contract: Contract, path: Path, batch: _Batch) -> tuple[int, int, int]:
+    loader = {"csv": _load_csv, "json": _load_ndjson, "parquet": _load_parquet, "xlsx": _load_xlsx}
+    return loader[contract.format](con, contract, path, batch)
+
+
+def _insert_rows(con, batch: _Batch, relation: str, exprs: dict[str, str]) -> tuple[int, list]:
+    """Inserts the rows of ``relation`` that break no row rule into the raw table.
+
+    ``relation`` yields ``_ord`` (row number) and the delivered values; ``exprs`` maps each
+    contract column to its text expression over ``relation``. Returns the rows loaded and the
+    contract's row rules.
+    """
+    contract = batch.contract
+    rules = row_rules.contract_rules(contract)
+    typed = ", ".join(f"{e} as {quote_identifier(n)}" for n, e in exprs.items())
+    checked = f"(select _ord, {typed} from {relation})"
+    cols = ", ".join(quote_identifier(c.name) for c in contract.columns)
+    loaded = con.execute(
+        f"insert into {batch.raw} select {cols}, {', '.join(batch.lineage('_ord'))} "
+        f"from {checked} where not ({row_rules.any_broken(rules)})"
+    ).fetchone()[0]
+    return loaded, rules
+
+
+def _quarantine_broken(con, batch: _Batch, relation: str, exprs: dict[str, str], rules) -> int:
+    """Writes the rule violations of the rows of ``relation`` that were not loaded.
+
+    The rows to look at are found by row number against the rows just appended to the raw
+    table (an anti-join, cheap), so the row rules run again only on the few rows left. No
+    ``where`` on the rules: DuckDB would push it below the join and check every row again; a
+    row that breaks none yields an empty list and so no violation.
+    """
+    contract = batch.contract
+    typed = ", ".join(f"{e} as {quote_identifier(n)}" for n, e in exprs.items())
+    record = ", ".join(
+        f"{quote_literal(c.physical_name)}: {quote_identifier(c.name)}" for c in contract.columns
+    )
+    left = (
+        f"(select r.* from {relation} r anti join (select _row_number from {batch.raw} "
+        f"where {batch.where}) l on r._ord = l._row_number)"
+    )
+    return con.execute(
+        f"insert into {batch.quarantine} select {', '.join(batch.lineage('_ord'))}, "
+        "v.column_name, v.rule, v.message, v.raw_value, raw_text from ("
+        f"select _ord, to_json({{{record}}}) as raw_text, "
+        f"unnest({row_rules.violations_list(rules)}) as v "
+        f"from (select _ord, {typed} from {left}))"
+    ).fetchone()[0]
+
+
+def _quarantined_rows(con, batch: _Batch) -> int:
+    return con.execute(
+        f"select count(distinct _row_number) from {batch.quarantine} where {batch.where}"
+    ).fetchone()[0]
+
+
+def _header(contract: Contract, scan: lz.TextScan) -> list[str]:
+    text = scan.header.decode("utf-8")
+    names = next(csv.reader([text], delimiter=contract.delimiter, quotechar='"'), [])
+    expected = {c.physical_name for c in contract.columns}
+    if len(names) <= 1 and len(contract.columns) > 1:
+        for other in OTHER_DELIMITERS:
+            if other == contract.delimiter:
+                continue
+            split = next(csv.reader([text], delimiter=other, quotechar='"'), [])
+            if len(split) > 1 and expected & set(split):
+                shown = {"\t": "tab"}.get(other, repr(other))
+                raise FileRejected(
+                    f"the file is delimited by {shown} but the contract says "
+                    f"{contract.delimiter!r}",
+                    "delimiter",
+                )
+    return names
+
+
+def _column_exprs(contract: Contract, delivered: list[str], transform=None) -> dict[str, str]:
+    present = set(delivered)
+    exprs = {}
+    for c in contract.columns:
+        if c.physical_name in present:
+            expr = f"cast({quote_identifier(c.physical_name)} as varchar)"
+            exprs[c.name] = transform(expr) if transform else expr
+        else:
+            exprs[c.name] = "cast(null as varchar)"
+    return exprs
+
+
+def _load_csv(con, contract: Contract, path: Path, batch: _Batch) -> tuple[int, int, int]:
+    scan = lz.scan_text(path, b'"')
+    if scan.records == 0:
+        raise FileRejected("the file holds no header and no rows", "empty")
+    delivered = _header(contract, scan)
+    check_columns(contract, delivered)
+    rows_in = scan.records - 1
+    if rows_in == 0:
+        raise FileRejected("the file holds a header but no data rows", "empty")
+    columns = ", ".join(f"{quote_literal(d)}: 'VARCHAR'" for d in delivered)
+
+    def source(rejects: str) -> str:
+        return (
+            f"read_csv({quote_literal(str(path))}, header = true, auto_detect = false, "
+            f"columns = {{{columns}}}, delim = {quote_literal(contract.delimiter)}, "
+            "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
+            "parallel = true, encoding = 'utf-8', max_line_size = 4194304, store_rejects = true, "
+            f"rejects_table = '{rejects}', rejects_scan = '{rejects}_scan')"
+        )
+
+    exprs = _column_exprs(contract, delivered)
+    rejects = _temp_name("rejects")
+    _TEMPORARIES.append(rejects + "_scan")
+    relation = f"(select row_number() over () as _ord, * from {source(rejects)})"
+    loaded, rules = _insert_rows(con, batch, relation, exprs)
+    malformed = con.execute(
+        f"select line_byte_position, first(error_type::varchar), first(column_name), "
+        f"first(error_message), first(csv_line) from temp.{rejects} "
+        "group by line_byte_position order by line_byte_position"
+    ).fetchall()
+    if malformed and not scan.ends_with_newline and malformed[-1][0] >= scan.record_starts[-1]:
+        raise FileRejected(
+            f"the last row is cut short ({malformed[-1][3]}); the file looks truncated",
+            "truncated",
+        )
+    if loaded + len(malformed) < rows_in:
+        second = _temp_name("rejects")
+        _TEMPORARIES.append(second + "_scan")
+        relation = f"(select row_number() over () as _ord, * from {source(second)})"
+        _quarantine_broken(con, batch, relation, exprs, rules)
+    if malformed:
+        _quarantine_malformed(con, batch, scan, malformed)
+    return rows_in, loaded, _quarantined_rows(con, batch)
+
+
+def _quarantine_malformed(con, batch: _Batch, scan: lz.TextScan, malformed: list[tuple]) -> None:
+    """Records structurally broken CSV rows and renumbers this file's rows to file order.
+
+    DuckDB numbers only the rows it parsed; a row it rejected shifts the rows after it.
+    ``_row_number`` is made the record's position among the file's data rows.
+    """
+    positions = np.array([m[0] for m in malformed], dtype=np.int64)
+    ordinals = np.searchsorted(scan.record_starts, positions, side="right") - 1
+    shift = _temp_name("shift")
+    j = np.arange(1, len(ordinals) + 1)
+    con.execute(f"create temp table {shift} (s bigint, j bigint)")
+    con.executemany(
+        f"insert into temp.{shift} values (?, ?)",
+        list(zip((ordinals - j).tolist(), j.tolist(), strict=True)),
+    )
+    for table in (batch.raw, batch.quarantine):
+        con.execute(
+            f"update {table} as t set _row_number = t._row_number + m.j from ("
+            f"select r.k, m.j from (select distinct _row_number as k from {table} "
+            f"where {batch.where}) r asof join temp.{shift} m on r.k > m.s) m "
+            f"where t._row_number = m.k and t._source_file = {quote_literal(batch.rel)} "
+            f"and t._batch_id = {quote_literal(batch.run_id)}"
+        )
+    rows = [
+        [int(o), str(m[2] or ""), "malformed_row", f"{m[1].lower()}: {m[3]}", m[4]]
+        for o, m in zip(ordinals.tolist(), malformed, strict=True)
+    ]
+    lineage = batch.lineage("?")
+    con.executemany(
+        f"insert into {batch.quarantine} select {', '.join(lineage)}, nullif(?, ''), ?, ?, null, ?",
+        rows,
+    )
+
+
+def _load_ndjson(con, contract: Contract, path: Path, batch: _Batch) -> tuple[int, int, int]:
+    scan = lz.scan_text(path, None)
+    rows_in = scan.records
+    if rows_in == 0:
+        raise FileRejected("the file holds no records", "empty")
+    lines = _temp_name("lines")
+    con.execute(
+        f"create temp table {lines} as select * from ("
+        "select row_number() over () as _ord, json, "
+        # A line is a record when it is valid JSON starting with '{' (an object): cheaper
+        # than parsing it a second time for its type.
+        "coalesce(json_valid(json) and regexp_matches(json, '^\\s*\\{'), false) as _ok "
+        f"from read_csv({quote_literal(str(path))}, columns = {{'json': 'VARCHAR'}}, "
+        "header = false, delim = '\x1f', quote = '', escape = '', auto_detect = false, "
+        "strict_mode = false, max_line_size = 4194304)) where json is not null"
+    )
+    keys = [
+        r[0]
+        for r in con.execute(
+            f"select distinct unnest(case when _ok then json_keys(json) end) from temp.{lines} "
+            "order by 1"
+        ).fetchall()
+    ]
+    if not keys:
+        raise FileRejected("no line of the file is a JSON object", "unreadable")
+    check_columns(contract, keys)
+    present = set(keys)
+    wanted = [c for c in contract.columns if c.physical_name in present]
+    if not wanted:
+        raise FileRejected("no key of the file is a column of the contract", "schema_drift")
+    # One JSON parse per line extracts every wanted key at once.
+    paths = ", ".join(
+        quote_literal("$." + '"' + c.physical_name.replace('"', '\\"') + '"') for c in wanted
+    )
+    position = {c.name: i for i, c in enumerate(wanted, start=1)}
+    exprs = {
+        c.name: f"_v[{position[c.name]}]" if c.name in position else "cast(null as varchar)"
+        for c in contract.columns
+    }
+    relation = (
+        f"(select _ord, json, case when _ok then json_extract_string(json, [{paths}]) end "
+        f"as _v from temp.{lines} where _ok)"
+    )
+    loaded, rules = _insert_rows(con, batch, relation, exprs)
+    if loaded < rows_in:
+        _quarantine_broken(con, batch, relation, exprs, rules)
+        con.execute(
+            f"insert into {batch.quarantine} select {', '.join(batch.lineage('_ord'))}, "
+            "null, 'malformed_json', 'not a JSON object', null, json "
+            f"from temp.{lines} where not _ok"
+        )
+    return rows_in, loaded, _quarantined_rows(con, batch)
+
+
+def _load_parquet(con, contract: Contract, path: Path, batch: _Batch) -> tuple[int, int, int]:
+    rows_in, delivered = lz.check_parquet(path)
+    check_columns(contract, delivered)
+    if rows_in == 0:
+        raise FileRejected("the file holds no rows", "empty")
+    relation = (
+        f"(select file_row_number + 1 as _ord, * exclude (file_row_number) "
+        f"from read_parquet({quote_literal(str(path))}, file_row_number = true))"
+    )
+    exprs = _column_exprs(contract, delivered)
+    loaded, rules = _insert_rows(con, batch, relation, exprs)
+    if loaded < rows_in:
+        _quarantine_broken(con, batch, relation, exprs, rules)
+    return rows_in, loaded, _quarantined_rows(con, batch)
+
+
+def _load_xlsx(con, contract: Contract, path: Path, batch: _Batch) -> tuple[int, int, int]:
+    import fastexcel
+
+    rows_in = lz.check_xlsx(path) - 1
+    try:
+        reader = fastexcel.read_excel(str(path))
+        table = reader.load_sheet(0, dtypes="string").to_arrow()
+    except Exception as exc:
+        raise FileRejected(f"the workbook cannot be read: {exc}", "corrupt") from exc
+    delivered = list(table.column_names)
+    check_columns(contract, delivered)
+    if rows_in <= 0:
+        raise FileRejected("the sheet holds a header but no data rows", "empty")
+    name = _temp_name("sheet")
+    con.register(name, table)
+    # Blank rows inside a sheet are not records (the XML count skips them too).
+    relation = (
+        f"(select * exclude (_any) from (select row_number() over () as _ord, *, "
+        f"coalesce(*columns(*)) as _any from {name}) where _any is not null)"
+    )
+
+    def keep_date(expr: str) -> str:
+        # Excel date cells come through as 'yyyy-mm-dd 00:00:00'; keep the date.
+        return f"regexp_replace({expr}, '^(\\d{{4}}-\\d{{2}}-\\d{{2}}) 00:00:00$', '\\1')"
+
+    exprs = _column_exprs(contract, delivered, keep_date)
+    loaded, rules = _insert_rows(con, batch, relation, exprs)
+    if loaded < rows_in:
+        _quarantine_broken(con, batch, relation, exprs, rules)
+    return rows_in, loaded, _quarantined_rows(con, batch)

@@ -11,6 +11,11 @@ import re
 _SAFE_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_ \-/().£%]{0,127}$")
 
 
+def is_safe_identifier(name: object) -> bool:
+    """Whether ``name`` may be used as a (quoted) identifier: the allow-list, no ``--``."""
+    return isinstance(name, str) and bool(_SAFE_IDENTIFIER.match(name)) and "--" not in name
+
+
 def quote_identifier(name: str) -> str:
     """Double-quotes an identifier after checking it against the allow-list.
 
@@ -18,7 +23,7 @@ def quote_identifier(name: str) -> str:
         ValueError: The name holds characters an identifier taken from a contract or a file
             header may not hold (quotes, semicolons, comment markers, control characters).
     """
-    if not isinstance(name, str) or not _SAFE_IDENTIFIER.match(name) or "--" in name:
+    if not is_safe_identifier(name):
         raise ValueError(f"unsafe SQL identifier {name!r}")
     return '"' + name + '"'
 

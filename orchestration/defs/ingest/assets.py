@@ -73,7 +73,9 @@ def build_ingest_asset(contract: Contract) -> dg.AssetsDefinition:
         }
         for o in outcomes:
             if o.status == "rejected":
-                context.log.warning(f"rejected {o.file_path}: {o.message}")
+                context.log.warning(f"rejected {o.file_path} ({o.reason}): {o.message}")
+            elif o.rows_quarantined:
+                context.log.warning(f"{o.file_path}: {o.message}")
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": total,
@@ -82,9 +84,10 @@ def build_ingest_asset(contract: Contract) -> dg.AssetsDefinition:
                 "files_duplicate": counts["duplicate"],
                 "rows_loaded_this_run": sum(o.rows_loaded for o in outcomes),
                 "rows_quarantined_this_run": sum(o.rows_quarantined for o in outcomes),
+                "quarantine_table": f"quarantine.{contract.raw_table}",
                 "rejections": dg.MetadataValue.md(
                     "\n".join(
-                        f"- `{o.file_path}`: {o.message}"
+                        f"- `{o.file_path}` ({o.reason}): {o.message}"
                         for o in outcomes
                         if o.status == "rejected"
                     )
@@ -132,7 +135,15 @@ def build_ingestion_log_asset(contracts: list[Contract]) -> dg.AssetsDefinition:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """Ingest assets for every contract under ``expectations/contracts``."""
+    """Ingest assets for every contract, the ingestion log, the contracts registry and the
+    landing-zone sensor."""
+    from orchestration.defs.ingest.registry import build_contracts_asset
+    from orchestration.defs.ingest.sensors import build_landing_sensor
+    from orchestration.defs.pipeline.jobs import everything_job
+
     contracts = load_contracts()
     assets = [build_ingest_asset(c) for c in contracts]
-    return dg.Definitions(assets=[*assets, build_ingestion_log_asset(contracts)])
+    return dg.Definitions(
+        assets=[*assets, build_ingestion_log_asset(contracts), build_contracts_asset(contracts)],
+        sensors=[build_landing_sensor(contracts, everything_job)],
+    )

@@ -1,0 +1,1 @@
+"""Bodies of ``commonground`` sub-commands that are more than a few lines."""

@@ -1,0 +1,140 @@
+"""The landing-zone sensor: a delivery starts a run that flows it through to the marts.
+
+Every tick lists each contract's landing folder. A file is *ready* once its size and
+modification time are the same on two ticks in a row (so a file still being written is not
+picked up) and its name is not a ``.part``/``.tmp`` upload. For the ready files of a tick
+the sensor requests one run, keyed by the files' SHA-256 (one file: its digest), that
+materializes their datasets' ingest assets and everything downstream of them (staging,
+conformed, marts, governance, publishing). Dagster never launches two runs with the same
+key, so the same bytes are never sent twice; a changed file under the same name has a new
+digest and is a new delivery. While a run the sensor launched is still queued or running,
+ready files wait for the next tick, because DuckDB allows one writer at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.lib import landing as lz
+from orchestration.lib.contracts import Contract
+from orchestration.lib.ingest import landing_files
+
+SENSOR_NAME = "landing_zone_sensor"
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+@dataclass(frozen=True)
+class ReadyFile:
+    """A landing file ready to be ingested."""
+
+    raw_table: str
+    path: str
+    sha256: str
+
+
+def scan_landing(
+    contracts: list[Contract], landing_dir: Path, seen: dict[str, list]
+) -> tuple[dict[str, list], list[ReadyFile]]:
+    """Compares the landing zone with the last tick's view of it.
+
+    Args:
+        contracts: Every contract.
+        landing_dir: The landing zone.
+        seen: Last tick's ``{path: [size, mtime_ns, sha256 or None]}``.
+
+    Returns:
+        This tick's view, and the files that became ready since the last tick.
+    """
+    state: dict[str, list] = {}
+    ready: list[ReadyFile] = []
+    for contract in contracts:
+        for path in landing_files(contract, landing_dir):
+            if path.is_symlink() or lz.is_in_progress(path):
+                continue
+            rel = str(path.relative_to(landing_dir))
+            try:
+                stamp = lz.FileStamp.of(path)
+            except FileNotFoundError:
+                continue
+            before = seen.get(rel)
+            if before and before[:2] == [stamp.size, stamp.mtime_ns]:
+                sha = before[2] or lz.file_sha256(path)
+                if before[2] is None:
+                    ready.append(ReadyFile(contract.raw_table, rel, sha))
+                state[rel] = [stamp.size, stamp.mtime_ns, sha]
+            else:
+                state[rel] = [stamp.size, stamp.mtime_ns, None]
+    return state, ready
+
+
+def run_key(ready: list[ReadyFile]) -> str:
+    """The run key of a set of ready files: the file's SHA-256, or a digest of the digests."""
+    shas = sorted({r.sha256 for r in ready})
+    if len(shas) == 1:
+        return shas[0]
+    return hashlib.sha256(":".join(shas).encode()).hexdigest()
+
+
+def build_landing_sensor(
+    contracts: list[Contract], job: dg.JobDefinition | dg.UnresolvedAssetJobDefinition
+) -> dg.SensorDefinition:
+    """The landing-zone sensor over every contract's folder."""
+
+    @dg.sensor(
+        name=SENSOR_NAME,
+        job=job,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Watches landing/<department>/<dataset>/ and, once a new file's size is stable "
+            "between two ticks, runs its ingest asset and everything downstream (run key: "
+            "the file's SHA-256)."
+        ),
+    )
+    def landing_zone_sensor(context: dg.SensorEvaluationContext):
+        from orchestration.settings import get_settings
+
+        previous = json.loads(context.cursor) if context.cursor else {}
+        seen, pending = previous.get("seen", {}), previous.get("pending", [])
+        state, ready = scan_landing(contracts, get_settings().landing_dir, seen)
+        waiting = [ReadyFile(*p) for p in pending if p[1] in state] + ready
+        if not waiting:
+            context.update_cursor(json.dumps({"seen": state, "pending": []}))
+            return dg.SkipReason("no new landing files")
+        in_flight = context.instance.get_runs(
+            filters=dg.RunsFilter(tags={"dagster/sensor_name": SENSOR_NAME}, statuses=IN_FLIGHT),
+            limit=1,
+        )
+        if in_flight:
+            context.update_cursor(
+                json.dumps({"seen": state, "pending": [list(vars(w).values()) for w in waiting]})
+            )
+            return dg.SkipReason(f"{len(waiting)} file(s) wait for run {in_flight[0].run_id}")
+        tables = sorted({w.raw_table for w in waiting})
+        roots = dg.AssetSelection.assets(*[dg.AssetKey(["raw", t]) for t in tables])
+        selection = (
+            roots.downstream().resolve(context.repository_def.asset_graph)
+            if context.repository_def is not None
+            else {dg.AssetKey(["raw", t]) for t in tables}
+        )
+        context.update_cursor(json.dumps({"seen": state, "pending": []}))
+        return dg.RunRequest(
+            run_key=run_key(waiting),
+            asset_selection=sorted(selection, key=lambda k: k.to_user_string()),
+            tags={
+                "commonground/files": ",".join(sorted(w.path for w in waiting))[:1000],
+                "commonground/datasets": ",".join(tables),
+            },
+        )
+
+    return landing_zone_sensor
