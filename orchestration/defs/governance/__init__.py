@@ -1,0 +1,1 @@
+"""Governance assets: quality results, scorecard, declarations, Data Docs."""

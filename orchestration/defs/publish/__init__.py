@@ -1,0 +1,1 @@
+"""The published analytics snapshot (write-audit-publish)."""

@@ -1,0 +1,95 @@
+"""The published analytics snapshot: write, audit, then publish atomically."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from orchestration.lib.contracts import load_contracts
+from orchestration.lib.standards import STANDARD_ATTRIBUTES
+from orchestration.settings import get_settings
+
+PUBLISHED_KEY = dg.AssetKey(["published", "analytics"])
+INGESTION_LOG_KEY = dg.AssetKey(["governance", "ingestion_log"])
+
+
+def forbidden_columns(contracts) -> set[str]:
+    """Column names that hold direct identifiers in a contract: never published."""
+    return {
+        c.name.lower()
+        for contract in contracts
+        for c in contract.columns
+        if STANDARD_ATTRIBUTES[c.standard_attribute].direct_identifier
+    }
+
+
+def build_publish_asset(models) -> dg.AssetsDefinition:
+    """The snapshot asset, downstream of every published model and the governance assets."""
+    from orchestration.defs.governance.assets import GOVERNANCE_KEYS, current_checks
+
+    deps = [dg.AssetKey([m.layer, m.name]) for m in models]
+    deps += [*GOVERNANCE_KEYS, INGESTION_LOG_KEY]
+    schemas = sorted({m.schema for m in models} | {"governance"})
+
+    @dg.asset(
+        key=PUBLISHED_KEY,
+        deps=deps,
+        group_name="published",
+        kinds={"duckdb"},
+        owners=["team:data-platform"],
+        tags={"layer": "published"},
+        description=(
+            "What analysts query: <data dir>/published/analytics.duckdb, a read-only snapshot "
+            "of the conformed tables, the marts and the governance tables. Written to a new "
+            "file, checked, then renamed into place atomically, and only when every blocking "
+            "(ERROR) quality check passed; otherwise the previous snapshot stays."
+        ),
+    )
+    def analytics(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
+        from orchestration.defs.quality.checks import validated_assets
+        from orchestration.lib.publish import blocking_failures, publish_snapshot
+
+        settings = get_settings()
+        contracts = load_contracts()
+        checks = current_checks(validated_assets(), contracts)
+        with warehouse.get_connection() as con:
+            failures = blocking_failures(con, checks)
+            if failures:
+                named = ", ".join(f"{d} :: {c}" for d, c, _ in failures)
+                raise dg.Failure(
+                    description=f"Publishing refused: blocking checks failed: {named}",
+                    metadata={"blocking_checks": named},
+                )
+            publication = publish_snapshot(
+                con,
+                settings.published_dir,
+                schemas,
+                context.run.run_id,
+                forbidden_columns(contracts),
+            )
+        rows = sum(r for _, _, r in publication.tables)
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(publication.path)),
+                "tables": len(publication.tables),
+                "dagster/row_count": rows,
+                "published_at": publication.published_at.isoformat(),
+                "contents": dg.MetadataValue.md(
+                    "| table | rows |\n|---|---|\n"
+                    + "\n".join(f"| {s}.{t} | {n:,} |" for s, t, n in publication.tables)
+                ),
+            }
+        )
+
+    return analytics
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The published snapshot asset."""
+    from orchestration.defs.transform.assets import ensure_manifest
+    from orchestration.lib.publish import published_models
+    from orchestration.project import dbt_project
+
+    ensure_manifest()
+    return dg.Definitions(
+        assets=[build_publish_asset(published_models(dbt_project().manifest_path))]
+    )

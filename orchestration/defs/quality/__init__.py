@@ -1,0 +1,1 @@
+"""Quality checks: GX suites as Dagster asset checks."""

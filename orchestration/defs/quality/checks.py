@@ -1,0 +1,243 @@
+"""Quality checks: every expectation of every suite is a Dagster asset check.
+
+- Raw tables: one check per contract quality rule, validating the latest delivery.
+- Conformed tables and marts: one check per expectation of their hand-written suite.
+- Every raw table: a ``timeliness`` check of its latest delivery against the contract's SLA.
+
+ERROR checks are blocking: when one fails, the assets downstream of the asset it checks are
+not materialized in that run, so nothing reaches the published snapshot. WARN checks are
+recorded. Every result is also appended to ``governance.quality_results``.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from orchestration.lib.contracts import Contract, load_contracts
+from orchestration.lib.quality.resource import GreatExpectationsResource
+
+LAYERS_BY_CHECKS = ("raw", "staging", "conformed", "marts")
+
+
+@dataclass(frozen=True)
+class ValidatedAsset:
+    """An asset validated by a suite: its key, dataset name and the checks it gets.
+
+    Attributes:
+        layer: Asset layer (first part of the key).
+        table: Table name (last part of the key).
+        checks: ``(check_name, dimension, severity, description)`` of each expectation.
+        contract: The contract its suite is generated from (raw tables), else None.
+        suite: The hand-written suite source (other layers), else None.
+    """
+
+    layer: str
+    table: str
+    checks: tuple[tuple[str, str, str, str], ...]
+    contract: Contract | None = None
+    suite: Any = None
+
+    @property
+    def key(self) -> dg.AssetKey:
+        """The asset key of the validated asset."""
+        return dg.AssetKey([self.layer, self.table])
+
+    @property
+    def dataset(self) -> str:
+        """``<layer>.<table>``: the name results are recorded under."""
+        return f"{self.layer}.{self.table}"
+
+
+def contract_assets(contracts: Iterable[Contract]) -> list[ValidatedAsset]:
+    """The raw tables and the checks their contracts' quality rules define."""
+    return [
+        ValidatedAsset(
+            layer="raw",
+            table=c.raw_table,
+            checks=tuple((r.name, r.dimension, r.severity, r.description) for r in c.quality),
+            contract=c,
+        )
+        for c in contracts
+        if c.quality
+    ]
+
+
+def suite_assets(sources: Iterable[Any]) -> list[ValidatedAsset]:
+    """The assets with a hand-written suite, and the checks their expectations define."""
+    from orchestration.lib.quality.gx_bridge import check_specs
+
+    return [
+        ValidatedAsset(
+            layer=s.layer,
+            table=s.table,
+            checks=tuple(
+                (c.check_name, c.dimension, c.severity, c.description) for c in check_specs(s.suite)
+            ),
+            suite=s,
+        )
+        for s in sources
+    ]
+
+
+def _severity(value: str) -> dg.AssetCheckSeverity:
+    return dg.AssetCheckSeverity.ERROR if value == "ERROR" else dg.AssetCheckSeverity.WARN
+
+
+def check_result(asset_key: dg.AssetKey, outcome: Any, extra: dict | None = None):
+    """One outcome as a Dagster ``AssetCheckResult`` with the quality metadata."""
+    metadata: dict[str, Any] = {
+        "dimension": outcome.dimension,
+        "severity": outcome.severity,
+        "element_count": outcome.element_count,
+        "unexpected_count": outcome.unexpected_count,
+        "unexpected_percent": outcome.unexpected_percent,
+        "observed_value": outcome.observed_value,
+        "sample_values": ", ".join(outcome.samples) if outcome.samples else None,
+        **(extra or {}),
+    }
+    if outcome.error:
+        metadata["platform_error"] = dg.MetadataValue.text(outcome.error)
+    description = outcome.description or outcome.check_name
+    if outcome.error:
+        description = f"Great Expectations could not evaluate this check: {outcome.error}"
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=outcome.check_name,
+        passed=outcome.success,
+        severity=_severity(outcome.severity),
+        description=description,
+        metadata={k: v for k, v in metadata.items() if v is not None},
+    )
+
+
+def _spec(asset: ValidatedAsset, check: tuple[str, str, str, str]) -> dg.AssetCheckSpec:
+    name, dimension, severity, description = check
+    return dg.AssetCheckSpec(
+        name=name,
+        asset=asset.key,
+        description=f"[{dimension} · {severity}] {description}".strip(),
+        blocking=severity == "ERROR",
+        metadata={"dimension": dimension, "severity": severity},
+    )
+
+
+def _relation(con, asset: ValidatedAsset) -> tuple[str, dict[str, Any]]:
+    """The SQL of the rows to validate, and metadata saying what they are."""
+    from orchestration.lib.quality.suites import raw_relation_sql, relation_sql
+
+    if asset.layer == "raw":
+        sql = raw_relation_sql(asset.table)
+        batch = con.execute(
+            f"select _batch_id, count(*) from ({sql}) group by _batch_id"
+        ).fetchone()
+        info = {"validated": "latest delivery batch"}
+        if batch:
+            info.update({"batch_id": batch[0], "batch_rows": batch[1]})
+        return sql, info
+    pattern = "marts%" if asset.layer == "marts" else asset.layer
+    row = con.execute(
+        "select table_schema from information_schema.tables "
+        "where table_name = ? and table_schema like ? order by table_schema limit 1",
+        [asset.table, pattern],
+    ).fetchone()
+    schema = row[0] if row else asset.layer
+    return relation_sql(schema, asset.table), {"validated": f"{schema}.{asset.table}"}
+
+
+def build_suite_checks(name: str, assets: Sequence[ValidatedAsset]) -> dg.AssetChecksDefinition:
+    """One multi-asset check running the GX suites of ``assets``, one check per expectation."""
+    specs = [_spec(a, c) for a in assets for c in a.checks]
+
+    @dg.multi_asset_check(
+        specs=specs,
+        name=name,
+        can_subset=True,
+        description="Great Expectations suites run in the warehouse, one check per expectation.",
+    )
+    def _checks(
+        context: dg.AssetCheckExecutionContext,
+        warehouse: DuckDBResource,
+        great_expectations: GreatExpectationsResource,
+    ):
+        from orchestration.lib.quality.results import record_outcomes
+        from orchestration.lib.quality.suites import contract_suite
+
+        selected = context.selected_asset_check_keys
+        run_id = context.run.run_id
+        for asset in assets:
+            wanted = {c[0] for c in asset.checks if dg.AssetCheckKey(asset.key, c[0]) in selected}
+            if not wanted:
+                continue
+            suite = contract_suite(asset.contract).suite if asset.contract else asset.suite.suite
+            with warehouse.get_connection() as con:
+                relation, info = _relation(con, asset)
+            outcomes = great_expectations.validate(asset.dataset, relation, suite, run_id)
+            with warehouse.get_connection() as con:
+                record_outcomes(con, run_id, asset.dataset, outcomes)
+            for outcome in outcomes:
+                if outcome.check_name in wanted:
+                    yield check_result(asset.key, outcome, info)
+
+    return _checks
+
+
+def build_freshness_checks(contracts: Sequence[Contract]) -> dg.AssetChecksDefinition:
+    """A ``timeliness`` check per raw table: its latest delivery is within the contract's SLA."""
+    from orchestration.lib.quality.timeliness import CHECK_NAME, allowed_age_days
+
+    by_key = {dg.AssetKey(["raw", c.raw_table]): c for c in contracts}
+    specs = [
+        dg.AssetCheckSpec(
+            name=CHECK_NAME,
+            asset=key,
+            description=(
+                f"[timeliness · WARN] The latest delivery is at most {allowed_age_days(c):g} "
+                f"days old (every {c.frequency_days:g} days, up to {c.latency_days:g} days late)."
+            ),
+            metadata={"dimension": "timeliness", "severity": "WARN"},
+        )
+        for key, c in by_key.items()
+    ]
+
+    @dg.multi_asset_check(
+        specs=specs,
+        name="delivery_freshness_checks",
+        can_subset=True,
+        description="Each dataset's latest delivery against its contract's delivery SLA.",
+    )
+    def _freshness(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
+        from orchestration.lib.quality.results import record_outcomes
+        from orchestration.lib.quality.timeliness import delivery_freshness
+
+        run_id = context.run.run_id
+        with warehouse.get_connection() as con:
+            for check_key in sorted(context.selected_asset_check_keys, key=str):
+                contract = by_key[check_key.asset_key]
+                outcome = delivery_freshness(con, contract)
+                record_outcomes(con, run_id, f"raw.{contract.raw_table}", [outcome])
+                yield check_result(check_key.asset_key, outcome)
+
+    return _freshness
+
+
+def validated_assets() -> list[ValidatedAsset]:
+    """Every asset validated by a suite: raw tables from contracts, then hand-written suites."""
+    from orchestration.lib.quality.suites import load_suites
+
+    return contract_assets(load_contracts()) + suite_assets(load_suites())
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The quality checks: contract suites, hand-written suites and delivery freshness."""
+    contracts = load_contracts()
+    assets = validated_assets()
+    checks = [
+        build_suite_checks(f"{layer}_quality_checks", [a for a in assets if a.layer == layer])
+        for layer in LAYERS_BY_CHECKS
+        if any(a.layer == layer for a in assets)
+    ]
+    return dg.Definitions(asset_checks=[*checks, build_freshness_checks(contracts)])
