@@ -16,22 +16,29 @@ person_matches as (
 
 ),
 
+-- the national data opt-out: opted-out patients' registrations leave no trace here
+consented as (
+
+    select registrations.*
+    from registrations
+    left join opt_outs
+        on registrations.nhs_number = opt_outs.nhs_number
+    where opt_outs.nhs_number is null
+
+),
+
 final as (
 
     select
-        cast(registrations.registration_id as varchar) as registration_id,
+        cast(consented.registration_id as varchar) as registration_id,
         cast(person_matches.person_key as varchar) as person_key,
-        cast(registrations.practice_code as varchar) as practice_code,
-        cast(registrations.registered_on as date) as registered_on,
-        cast(extract(year from registrations.date_of_birth) as integer) as birth_year,
-        cast(registrations.sex as varchar) as sex,
-        cast(opt_outs.nhs_number is not null as boolean) as opted_out,
-        cast(opt_outs.opted_out_on as date) as opted_out_on
-    from registrations
+        cast(consented.practice_code as varchar) as practice_code,
+        cast(consented.registered_on as date) as registered_on,
+        cast(extract(year from consented.date_of_birth) as integer) as birth_year,
+        cast(consented.sex as varchar) as sex
+    from consented
     left join person_matches
-        on 'nhs:gp_registrations:' || registrations.registration_id = person_matches.person_record_id
-    left join opt_outs
-        on registrations.nhs_number = opt_outs.nhs_number
+        on 'nhs:gp_registrations:' || consented.registration_id = person_matches.person_record_id
 
 )
 

@@ -1,0 +1,156 @@
+"""Person linkage (Splink on DuckDB): quality against the ground truth, explainable links,
+a stored model reused until retrained, and stable person keys."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from orchestration.defs.linkage.assets import person_matches, person_model
+from orchestration.lib import linkage
+
+pytestmark = pytest.mark.xdist_group("dbt_project")
+
+
+def _warehouse(data_dir: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+
+
+def test_linkage_metrics_are_published_and_meet_the_thresholds(demo_warehouse):
+    data_dir, summary = demo_warehouse
+    with _warehouse(data_dir) as con:
+        rows = con.execute(
+            "select entity, precision, recall, f1, clusters, records, largest_cluster, "
+            "share_conflicting_dob from governance.linkage_metrics where run_id = ?",
+            [summary.run_id],
+        ).fetchall()
+    metrics = {r[0]: r[1:] for r in rows}
+    assert set(metrics) == {"person", "property"}
+    for entity, (precision, recall, f1, clusters, records, largest, _) in metrics.items():
+        assert f1 >= 0.95, (entity, precision, recall, f1)
+        assert 0 < clusters < records
+        assert largest <= 50
+    assert metrics["person"][-1] <= 0.05
+    checks = {(c.asset, c.name): c.passed for c in summary.checks}
+    assert checks[("governance/linkage_metrics", "person_f1_at_least_0_95")]
+    assert checks[("governance/linkage_metrics", "property_f1_at_least_0_95")]
+
+
+def test_records_without_a_nino_join_their_person(demo_warehouse):
+    """GP, council and school records carry no NINO; linkage still joins them to HMRC/DWP."""
+    data_dir, _ = demo_warehouse
+    with _warehouse(data_dir) as con:
+        truth = con.execute(
+            "select department, record_id, citizen_id from read_parquet(?) "
+            "where dataset in ('gp_registrations', 'paye_income')",
+            [str(data_dir / "ground_truth" / "person_records.parquet")],
+        ).fetchall()
+        keys = dict(
+            con.execute(
+                "select person_record_id, person_key from conformed.person_records "
+                "where dataset in ('gp_registrations', 'paye_income')"
+            ).fetchall()
+        )
+    gp, paye = {}, {}
+    for department, record_id, citizen in truth:
+        dataset = "gp_registrations" if department == "nhs" else "paye_income"
+        key = keys.get(f"{department}:{dataset}:{record_id}")
+        if key:
+            (gp if department == "nhs" else paye).setdefault(citizen, set()).add(key)
+    both = set(gp) & set(paye)
+    assert len(both) > 100
+    joined = sum(1 for c in both if gp[c] & paye[c])
+    assert joined / len(both) >= 0.95, (joined, len(both))
+
+
+def test_every_link_is_explained_by_its_comparisons(demo_warehouse):
+    data_dir, _ = demo_warehouse
+    with _warehouse(data_dir) as con:
+        columns = [
+            c
+            for (c,) in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'linkage' and table_name = 'person_links' "
+                "and column_name like 'match_weight_%'"
+            ).fetchall()
+        ]
+        assert {"match_weight_given_name", "match_weight_date_of_birth"} <= set(columns)
+        total = " + ".join(columns)
+        prior = con.execute(
+            f"select min(match_weight - ({total})), max(match_weight - ({total})), count(*) "
+            "from linkage.person_links"
+        ).fetchall()[0]
+    low, high, links = prior
+    assert links > 1000
+    assert high - low < 1e-6, "match weight = prior + the sum of the comparisons' weights"
+
+
+def _copy(data_dir: Path, target: Path) -> Path:
+    shutil.copytree(data_dir, target, ignore=shutil.ignore_patterns("landing", "tmp"))
+    return target
+
+
+def test_the_stored_model_is_reused_and_person_keys_are_stable(
+    demo_warehouse, tmp_path, monkeypatch
+):
+    source, _ = demo_warehouse
+    data_dir = _copy(source, tmp_path / "data")
+    monkeypatch.setenv("COMMONGROUND_DATA_DIR", str(data_dir))
+    models = sorted((data_dir / "linkage" / "models" / "person").glob("*.json"))
+    assert len(models) == 1
+    with _warehouse(data_dir) as con:
+        before = dict(
+            con.execute(
+                "select person_record_id, person_key from linkage.person_matches"
+            ).fetchall()
+        )
+    resources = {"warehouse": DuckDBResource(database=str(data_dir / "warehouse.duckdb"))}
+    result = dg.materialize([person_model, person_matches], resources=resources)
+    assert result.success
+    model_event = result.asset_materializations_for_node("linkage__person_model")[0]
+    assert model_event.metadata["trained_this_run"].value is False
+    assert sorted((data_dir / "linkage" / "models" / "person").glob("*.json")) == [
+        data_dir / "linkage" / "models" / "person" / m.name for m in models
+    ]
+    with _warehouse(data_dir) as con:
+        after = dict(
+            con.execute(
+                "select person_record_id, person_key from linkage.person_matches"
+            ).fetchall()
+        )
+    assert after == before
+
+    retrained = dg.materialize(
+        [person_model],
+        resources=resources,
+        run_config={"ops": {"linkage__person_model": {"config": {"retrain": True}}}},
+    )
+    event = retrained.asset_materializations_for_node("linkage__person_model")[0]
+    assert event.metadata["trained_this_run"].value is True
+    assert len(list((data_dir / "linkage" / "models" / "person").glob("*.json"))) == 2
+
+
+def test_a_cluster_never_holds_two_ninos_or_years_of_birth():
+    con = duckdb.connect()
+    con.execute(
+        "create table person_input as select * from (values "
+        "('a', 'AB123456C', null, null, null), ('b', null, null, null, null), "
+        "('c', 'CD123456A', null, null, null), ('d', null, null, null, date '1980-02-03'), "
+        "('e', null, null, null, date '2010-02-03'))"
+        " as t(person_record_id, nino, nhs_number, upn_pseudonym, date_of_birth)"
+    ).complete()
+    con.execute(
+        "create table person_links as select * from (values ('a', 'b', 20.0), ('b', 'c', 10.0), "
+        "('a', 'd', 9.0), ('b', 'e', 8.0))"
+        " as t(person_record_id_l, person_record_id_r, match_weight)"
+    ).complete()
+    assert linkage._cluster(con) == 2
+    clusters = dict(con.execute("select * from person_clusters").fetchall())
+    assert clusters["a"] == clusters["b"] == clusters["d"]
+    assert clusters["c"] != clusters["a"], "a second NINO is refused"
+    assert clusters["e"] != clusters["a"], "a second year of birth is refused"

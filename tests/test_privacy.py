@@ -1,0 +1,145 @@
+"""Privacy by design: the pseudonym key, no identifiers beyond staging, and consent."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from orchestration.cli import app
+from orchestration.lib.linkage import pseudonym
+from orchestration.lib.privacy import scan_for_identifiers
+from orchestration.settings import DEVELOPMENT_PSEUDONYM_KEY, MissingSecretError, get_settings
+
+
+def test_production_refuses_to_start_without_a_pseudonym_key(monkeypatch, data_dir):
+    monkeypatch.setenv("COMMONGROUND_ENV", "production")
+    monkeypatch.delenv("COMMONGROUND_PSEUDONYM_KEY", raising=False)
+    with pytest.raises(MissingSecretError, match="COMMONGROUND_PSEUDONYM_KEY"):
+        get_settings()
+    result = CliRunner().invoke(app, ["prepare"])
+    assert result.exit_code == 2
+    assert "COMMONGROUND_PSEUDONYM_KEY" in result.output
+
+    monkeypatch.setenv("COMMONGROUND_PSEUDONYM_KEY", "a-real-secret")
+    settings = get_settings()
+    assert settings.pseudonym_key == "a-real-secret"
+    assert settings.dbt_env()["COMMONGROUND_PSEUDONYM_KEY"] == "a-real-secret"
+    assert "a-real-secret" not in repr(settings)
+
+
+def test_development_uses_the_development_key_with_a_warning(monkeypatch, caplog, data_dir):
+    from orchestration import settings as settings_module
+
+    monkeypatch.delenv("COMMONGROUND_ENV", raising=False)
+    monkeypatch.delenv("COMMONGROUND_PSEUDONYM_KEY", raising=False)
+    settings_module._warn_development_key.cache_clear()
+    with caplog.at_level(logging.WARNING):
+        settings = get_settings()
+    assert settings.pseudonym_key == DEVELOPMENT_PSEUDONYM_KEY
+    assert settings.pseudonym_key_is_development
+    assert any("COMMONGROUND_PSEUDONYM_KEY is not set" in r.message for r in caplog.records)
+
+
+def _tables(con, schemas_like: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_catalog = current_database() and ({schemas_like})"
+    ).fetchall()
+
+
+def _names(data_dir: Path) -> set[str]:
+    rows = duckdb.sql(
+        "select distinct upper(given_name), upper(family_name) from read_parquet(?)",
+        params=[str(data_dir / "ground_truth" / "citizens.parquet")],
+    ).fetchall()
+    return {n for row in rows for n in row if n}
+
+
+def test_the_scan_finds_identifiers_in_a_crafted_table():
+    con = duckdb.connect()
+    con.execute("create schema conformed").complete()
+    con.execute(
+        "create table conformed.leaky as select * from (values "
+        "('AB 12 34 56 C', 'x', date '1980-01-02'), ('ok', '943 476 5919', date '1980-01-02'),"
+        "('ok', '12 Acacia Avenue', date '1980-01-02'), ('PERRY', 'ok', date '1980-01-02')) "
+        "as t(a, b, date_of_birth)"
+    ).complete()
+    hits = scan_for_identifiers(con, [("conformed", "leaky")], names={"PERRY"})
+    kinds = {h.split(": ")[1].split(" (")[0] for h in hits}
+    assert kinds == {"nino", "nhs_number", "address", "person name", "full date of birth"}
+
+
+def test_no_conformed_mart_or_published_table_holds_a_direct_identifier(demo_warehouse):
+    data_dir, _ = demo_warehouse
+    names = _names(data_dir)
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        tables = _tables(con, "table_schema = 'conformed' or table_schema like 'marts%'")
+        assert len(tables) >= 10
+        hits = scan_for_identifiers(con, tables, names)
+        # the scan is live: staging holds the identifiers it looks for
+        staged = scan_for_identifiers(con, [("staging", "stg_hmrc__paye_income")], names)
+    assert not hits, hits
+    assert {h.split(": ")[1].split(" (")[0] for h in staged} >= {"nino", "person name"}
+    published = data_dir / "published" / "analytics.duckdb"
+    if published.exists():
+        with duckdb.connect(str(published), read_only=True) as con:
+            assert not scan_for_identifiers(con, _tables(con, "true"), names)
+
+
+def test_the_pseudonym_key_is_stored_in_no_view_or_table_definition(demo_warehouse):
+    data_dir, _ = demo_warehouse
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        views = con.execute("select sql from duckdb_views() where not internal").fetchall()
+        staging = con.execute(
+            "select table_type from information_schema.tables where table_schema = 'staging'"
+        ).fetchall()
+    assert not [sql for (sql,) in views if DEVELOPMENT_PSEUDONYM_KEY in (sql or "")]
+    assert staging and {t for (t,) in staging} == {"BASE TABLE"}
+
+
+def test_python_pseudonyms_equal_the_dbt_macros(demo_warehouse):
+    data_dir, _ = demo_warehouse
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "select nino, nino_pseudonym from staging.stg_hmrc__paye_income "
+            "where nino is not null limit 20"
+        ).fetchall()
+    assert rows
+    for nino, expected in rows:
+        assert pseudonym(DEVELOPMENT_PSEUDONYM_KEY, "nino", nino) == expected
+
+
+def test_opted_out_patients_leave_every_health_output_and_are_counted(demo_warehouse):
+    data_dir, summary = demo_warehouse
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        opted_out_registrations = con.execute(
+            "select registration_id from staging.stg_nhs__gp_registrations where nhs_number in "
+            "(select nhs_number from staging.stg_nhs__data_opt_outs)"
+        ).fetchall()
+        opt_outs = con.execute("select count(*) from staging.stg_nhs__data_opt_outs").fetchall()
+        leaked = con.execute(
+            "select count(*) from conformed.gp_registrations where registration_id in "
+            "(select registration_id from staging.stg_nhs__gp_registrations where nhs_number in "
+            "(select nhs_number from staging.stg_nhs__data_opt_outs))"
+        ).fetchall()[0][0]
+        in_index = con.execute(
+            "select count(*) from conformed.person_records where dataset = 'data_opt_outs' "
+            "or person_record_id in (select 'nhs:gp_registrations:' || registration_id "
+            "from staging.stg_nhs__gp_registrations where nhs_number in "
+            "(select nhs_number from staging.stg_nhs__data_opt_outs))"
+        ).fetchall()[0][0]
+        log = dict(
+            con.execute(
+                "select output, excluded_records from governance.consent_exclusions "
+                "where run_id = ?",
+                [summary.run_id],
+            ).fetchall()
+        )
+    assert len(opted_out_registrations) > 0, "the sample has opted-out patients"
+    assert leaked == 0 and in_index == 0
+    assert log["linkage.person_matches"] == opt_outs[0][0] + len(opted_out_registrations)
+    assert log["conformed.gp_registrations"] == len(opted_out_registrations)
