@@ -27,6 +27,18 @@ def _settings():
     return get_settings()
 
 
+@app.callback()
+def _start() -> None:
+    """Checks the settings before any command (production refuses to start without its key)."""
+    from orchestration.settings import MissingSecretError
+
+    try:
+        _settings()
+    except MissingSecretError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=2) from exc
+
+
 @app.command()
 def generate(
     citizens: int = typer.Option(10_000, help="Number of synthetic citizens."),
@@ -100,16 +112,45 @@ def _print_summary(summary) -> None:
     status = "[green]succeeded[/green]" if summary.success else "[red]failed[/red]"
     console.print(f"Run {summary.run_id} {status} in {summary.seconds:.1f}s")
     console.print(f"Warehouse: {settings.warehouse_path}")
+    _print_quality(summary, settings)
+
+
+def _print_quality(summary, settings) -> None:
+    """The GDQF scorecard, what blocked publishing (if anything) and the published snapshot."""
+    card = Table(title="Quality scorecard (GDQF)")
+    for col in ("dataset", "dimension", "checks", "score", "target", "met"):
+        card.add_column(col, justify="right" if col in {"checks", "score", "target"} else "left")
+    for r in summary.scorecard:
+        card.add_row(
+            r.dataset,
+            r.dimension,
+            f"{r.checks_passed}/{r.checks}",
+            "n/a" if r.score is None else f"{r.score:.2f}%",
+            "all pass" if r.target is None else f"{r.target:g}%",
+            "[green]yes[/green]" if r.met else "[red]no[/red]",
+        )
+    console.print(card)
+    for c in summary.blocking_failures:
+        console.print(f"  [red]BLOCKED BY[/red] {c.asset} :: {c.name}")
+    if summary.published and summary.published[0] == summary.run_id:
+        console.print(f"Published: {settings.published_dir / 'analytics.duckdb'} (this run)")
+    elif summary.published:
+        console.print(
+            f"[red]Not published by this run[/red]; analysts still read "
+            f"{settings.published_dir / 'analytics.duckdb'} from run {summary.published[0]}"
+        )
+    else:
+        console.print("[red]Nothing is published yet.[/red]")
 
 
 @app.command()
 def run() -> None:
-    """Materializes every asset headless and prints a summary; exits 1 on any failure."""
+    """Materializes every asset headless and prints a summary; exits 1 on a failure that blocks."""
     from orchestration.lib.pipeline import run_everything
 
     summary = run_everything()
     _print_summary(summary)
-    if not summary.success or summary.failed_checks:
+    if not summary.success or summary.blocking_failures:
         raise typer.Exit(code=1)
 
 
@@ -132,10 +173,34 @@ def demo(
         f"  warehouse:      {settings.warehouse_path}  (schemas raw, staging, conformed, "
         "marts_*, governance)\n"
         f"  ground truth:   {settings.ground_truth_dir}\n"
+        f"  published:      {settings.published_dir / 'analytics.duckdb'}  (read-only snapshot "
+        "for analysts)\n"
+        f"  quality docs:   {settings.docs_dir / 'quality' / 'index.html'}\n"
         "  Dagster UI:     make ui  (then open http://127.0.0.1:3000)\n"
     )
-    if not summary.success or summary.failed_checks:
+    if not summary.success or summary.blocking_failures:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def bench(
+    citizens: list[int] = typer.Option(
+        [100_000, 1_000_000], "--citizens", help="Population sizes (repeat the option)."
+    ),
+    workdir: Path = typer.Option(Path(".bench"), help="Scratch folder for the runs."),
+    output: Path = typer.Option(Path(".bench/results.md"), help="Markdown table to write."),
+    memory_limited: bool = typer.Option(True, help="Also run with DuckDB memory_limit 2GB."),
+) -> None:
+    """Benchmarks every stage against plain DuckDB at each size (see BENCHMARKS.md)."""
+    from orchestration.bench.runner import markdown_table, run_benchmark, save
+
+    results = run_benchmark(sorted(citizens), workdir.resolve(), memory_limited=memory_limited)
+    table = markdown_table(results)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(table + "\n")
+    save(results, output.with_suffix(".json"))
+    console.print(table)
+    console.print(f"Results: {output} and {output.with_suffix('.json')}")
 
 
 @contracts_app.command("lint")
@@ -159,6 +224,59 @@ def contracts_lint(
     if failures:
         console.print(f"{failures} of {len(files)} contracts are invalid.")
         raise typer.Exit(code=1)
+
+
+@contracts_app.command("diff")
+def contracts_diff(
+    old: Path = typer.Argument(..., help="The contract as it was."),
+    new: Path = typer.Argument(..., help="The contract as proposed."),
+) -> None:
+    """Lists breaking and non-breaking changes from OLD to NEW; exits 1 when any is breaking."""
+    from orchestration.commands.contracts import diff
+
+    raise typer.Exit(code=diff(console, old, new))
+
+
+@app.command()
+def onboard(
+    contract: Path = typer.Argument(..., help="expectations/contracts/<department>/<dataset>.yaml"),
+    check: bool = typer.Option(False, help="Write nothing; exit 1 if generated code is stale."),
+) -> None:
+    """Generates a dataset's dbt source and staging model from its contract (idempotent)."""
+    from orchestration.commands.contracts import onboard as run_onboard
+
+    raise typer.Exit(code=run_onboard(console, contract, check))
+
+
+@app.command()
+def share(
+    agreement: str = typer.Argument(..., help="Agreement id: expectations/agreements/<id>.yaml"),
+    on: str = typer.Option(None, help="Date to check the agreement against (default: today)."),
+) -> None:
+    """Writes a consumer's extract under a sharing agreement; refuses unknown or expired ones."""
+    from datetime import date
+
+    import duckdb
+
+    from orchestration.lib.sharing import AgreementError, find_agreement, write_extract
+    from orchestration.project import AGREEMENTS_DIR
+
+    settings = _settings()
+    try:
+        found = find_agreement(
+            AGREEMENTS_DIR, agreement, date.fromisoformat(on) if on else date.today()
+        )
+        with duckdb.connect(str(settings.warehouse_path)) as con:
+            result = write_extract(con, found, settings.pseudonym_key, settings.extracts_dir)
+    except AgreementError as exc:
+        console.print(f"[red]REFUSED[/red] {exc}")
+        raise typer.Exit(code=1) from exc
+    for dataset, rows in result.rows.items():
+        console.print(f"{dataset}: {rows:,} rows")
+    console.print(
+        f"Extract {result.extract_id} for {found.consumer} written to {result.directory} "
+        "and logged in governance.sharing_log."
+    )
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 CONTRACTS_DIR = REPO_ROOT / "expectations" / "contracts"
 SUITES_DIR = REPO_ROOT / "expectations" / "suites"
+AGREEMENTS_DIR = REPO_ROOT / "expectations" / "agreements"
 
 
 def dbt_project():

@@ -7,14 +7,27 @@ temporary directory before materializing).
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
+
+DEVELOPMENT_PSEUDONYM_KEY = "commonground-development-key"
+"""The key used when ``COMMONGROUND_PSEUDONYM_KEY`` is unset outside production (the dbt
+macro ``pseudonym_key`` falls back to the same text). Pseudonyms made with it protect
+nothing: anyone can recompute them."""
+
+logger = logging.getLogger(__name__)
+
+
+class MissingSecretError(RuntimeError):
+    """A secret the platform needs is not set; the message names the variable to set."""
 
 
 @dataclass(frozen=True)
@@ -26,12 +39,16 @@ class Settings:
         environment: ``development`` or ``production``.
         duckdb_memory_limit: DuckDB ``memory_limit`` for the pipeline's connections.
         dbt_target_dir: dbt's target folder (manifest and compiled SQL).
+        pseudonym_key: Secret key of the keyed HMAC-SHA256 pseudonyms (never logged).
+        pseudonym_key_is_development: True when ``pseudonym_key`` is the development key.
     """
 
     data_dir: Path
     environment: str
     duckdb_memory_limit: str
     dbt_target_dir: Path
+    pseudonym_key: str = field(default=DEVELOPMENT_PSEUDONYM_KEY, repr=False)
+    pseudonym_key_is_development: bool = True
 
     @property
     def landing_dir(self) -> Path:
@@ -49,6 +66,11 @@ class Settings:
         return self.data_dir / "published"
 
     @property
+    def extracts_dir(self) -> Path:
+        """Extracts written under sharing agreements: ``extracts/<agreement>/<extract id>/``."""
+        return self.data_dir / "extracts"
+
+    @property
     def docs_dir(self) -> Path:
         """Generated documentation (quality Data Docs, catalogue)."""
         return self.data_dir / "docs"
@@ -63,6 +85,12 @@ class Settings:
         return {
             "COMMONGROUND_WAREHOUSE": str(self.warehouse_path),
             "COMMONGROUND_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "COMMONGROUND_PSEUDONYM_KEY": self.pseudonym_key,
+            # dbt's file log records compiled SQL at debug level, key included.
+            "DBT_LOG_LEVEL_FILE": "info",
+            # Dagster may run the dbt project in several steps (the linkage sits between
+            # two of them); a test runs only in a step that builds or follows all its parents.
+            "DBT_INDIRECT_SELECTION": "buildable",
         }
 
 
@@ -74,6 +102,11 @@ def get_settings() -> Settings:
         COMMONGROUND_ENV: ``development`` (default) or ``production``.
         COMMONGROUND_DUCKDB_MEMORY_LIMIT: DuckDB memory limit (default ``8GB``).
         COMMONGROUND_DBT_TARGET_DIR: dbt target folder (default ``dbt_project/target``).
+        COMMONGROUND_PSEUDONYM_KEY: key of the pseudonyms; required in production, a
+            development key (with a warning, once per process) otherwise.
+
+    Raises:
+        MissingSecretError: In production when ``COMMONGROUND_PSEUDONYM_KEY`` is unset.
     """
     data_dir = Path(os.environ.get("COMMONGROUND_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
     environment = os.environ.get("COMMONGROUND_ENV", "development").strip().lower()
@@ -81,6 +114,15 @@ def get_settings() -> Settings:
         raise ValueError(
             f"COMMONGROUND_ENV must be 'development' or 'production', not {environment!r}"
         )
+    key = os.environ.get("COMMONGROUND_PSEUDONYM_KEY") or ""
+    if not key and environment == "production":
+        raise MissingSecretError(
+            "COMMONGROUND_PSEUDONYM_KEY is not set: production refuses to run without the "
+            "pseudonymisation key. Set COMMONGROUND_PSEUDONYM_KEY to the secret from the key "
+            "store (see README, 'Pseudonymisation key')."
+        )
+    if not key:
+        _warn_development_key()
     return Settings(
         data_dir=data_dir,
         environment=environment,
@@ -88,4 +130,14 @@ def get_settings() -> Settings:
         dbt_target_dir=Path(
             os.environ.get("COMMONGROUND_DBT_TARGET_DIR") or REPO_ROOT / "dbt_project" / "target"
         ).resolve(),
+        pseudonym_key=key or DEVELOPMENT_PSEUDONYM_KEY,
+        pseudonym_key_is_development=not key,
+    )
+
+
+@functools.cache
+def _warn_development_key() -> None:
+    logger.warning(
+        "COMMONGROUND_PSEUDONYM_KEY is not set: using the development pseudonymisation key. "
+        "Pseudonyms made with it protect nothing; set the variable outside development."
     )

@@ -76,7 +76,10 @@ def _reconcile_raw_to_conformed(con) -> None:
         ),
         (
             "select count(distinct registration_id) from raw.nhs__gp_registrations",
-            "select count(*) from conformed.gp_registrations",
+            # opted-out patients (national data opt-out) are excluded from conformed
+            "select (select count(*) from conformed.gp_registrations) + count(*) "
+            "from staging.stg_nhs__gp_registrations where nhs_number in "
+            "(select nhs_number from staging.stg_nhs__data_opt_outs)",
         ),
         (
             "select count(distinct lmk_key) from raw.dluhc__energy_certificates",

@@ -1,9 +1,10 @@
-"""Resources shared by every asset: the DuckDB warehouse and the dbt CLI."""
+"""Resources shared by every asset: the DuckDB warehouse, the dbt CLI and Great Expectations."""
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
+from orchestration.lib.quality.resource import GreatExpectationsResource
 from orchestration.project import dbt_executable, dbt_project
 from orchestration.settings import get_settings
 
@@ -26,6 +27,15 @@ def defs() -> dg.Definitions:
                 },
             ),
             "dbt": DbtCliResource(project_dir=dbt_project(), dbt_executable=dbt_executable()),
+            "great_expectations": GreatExpectationsResource(
+                database=str(settings.warehouse_path),
+                connection_config={
+                    "memory_limit": settings.duckdb_memory_limit,
+                    "preserve_insertion_order": "false",
+                },
+                docs_dir=str(settings.docs_dir / "quality"),
+                store_dir=str(settings.data_dir / "quality_store"),
+            ),
         },
         executor=dg.in_process_executor,
     )

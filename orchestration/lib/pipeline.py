@@ -35,11 +35,18 @@ class RunSummary:
     checks: list[CheckOutcome] = field(default_factory=list)
     tables: list[tuple[str, str, int]] = field(default_factory=list)
     ingestion: list[tuple] = field(default_factory=list)
+    scorecard: list = field(default_factory=list)
+    published: tuple | None = None
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
         """Checks that did not pass."""
         return [c for c in self.checks if not c.passed]
+
+    @property
+    def blocking_failures(self) -> list[CheckOutcome]:
+        """ERROR checks that did not pass: they block downstream assets and publishing."""
+        return [c for c in self.failed_checks if c.severity == "ERROR"]
 
     def rows_by_layer(self) -> dict[str, int]:
         """Total rows per warehouse layer (marts schemas folded into ``marts``)."""
@@ -69,6 +76,8 @@ def run_everything(log_level: str = "WARNING") -> RunSummary:
 
     from orchestration.definitions import defs
     from orchestration.defs.transform.assets import ensure_manifest
+    from orchestration.lib.publish import read_publication
+    from orchestration.lib.quality.results import read_scorecard
     from orchestration.settings import get_settings
 
     ensure_manifest(force=True)
@@ -106,6 +115,8 @@ def run_everything(log_level: str = "WARNING") -> RunSummary:
                 "group by all order by all",
                 [result.run_id],
             ).fetchall()
+            summary.scorecard = read_scorecard(con)
+    summary.published = read_publication(settings.published_dir)
     return summary
 
 

@@ -18,6 +18,9 @@ from orchestration.settings import get_settings
 
 LAYERS = ("staging", "intermediate", "conformed", "marts", "reference")
 
+LINKED_MODELS = "source:linkage+"
+"""dbt selection of the models downstream of the linkage assets' output (schema ``linkage``)."""
+
 
 def layer_of(props: Mapping[str, Any]) -> str:
     """The warehouse layer a dbt node belongs to, from its schema."""
@@ -43,6 +46,9 @@ class CommonGroundTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
+            # A source produced by a Python asset (the linkage) names that asset in its meta.
+            if ((dbt_resource_props.get("meta") or {}).get("dagster") or {}).get("asset_key"):
+                return super().get_asset_key(dbt_resource_props)
             identifier = dbt_resource_props.get("identifier") or dbt_resource_props["name"]
             return dg.AssetKey(["raw", identifier])
         return dg.AssetKey([layer_of(dbt_resource_props), dbt_resource_props["name"]])
@@ -85,15 +91,30 @@ def defs() -> dg.Definitions:
     ensure_manifest(force=project.preparer.using_dagster_dev())
     translator = CommonGroundTranslator(load_contracts())
 
+    # Two selections, so the Python linkage asset sits between them without a cycle: the
+    # models up to the person records it reads, and those downstream of its output.
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
         dagster_dbt_translator=translator,
         name="dbt_models",
+        exclude=LINKED_MODELS,
     )
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         """Builds the selected dbt models, seeds and tests in the warehouse."""
         os.environ.update(get_settings().dbt_env())
         yield from dbt.cli(["build"], context=context).stream()
 
-    return dg.Definitions(assets=[dbt_models])
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=translator,
+        name="dbt_linked_models",
+        select=LINKED_MODELS,
+    )
+    def dbt_linked_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        """Builds the dbt models that use the person index (linkage), with their tests."""
+        os.environ.update(get_settings().dbt_env())
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return dg.Definitions(assets=[dbt_models, dbt_linked_models])
