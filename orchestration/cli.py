@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -79,6 +80,8 @@ def prepare() -> None:
 
 def _print_summary(summary) -> None:
     settings = _settings()
+    if summary.skipped_reason:
+        console.print(f"[yellow]Downstream not rebuilt:[/yellow] {summary.skipped_reason}")
     layers = Table(title="Rows per layer")
     layers.add_column("layer")
     layers.add_column("rows", justify="right")
@@ -144,11 +147,16 @@ def _print_quality(summary, settings) -> None:
 
 
 @app.command()
-def run() -> None:
-    """Materializes every asset headless and prints a summary; exits 1 on a failure that blocks."""
+def run(
+    force: bool = typer.Option(False, help="Rebuild downstream even when nothing changed."),
+) -> None:
+    """Ingests new deliveries, rebuilds what they change and prints a summary.
+
+    Exits 1 on a failure that blocks (a failed step or a failed ERROR check).
+    """
     from orchestration.lib.pipeline import run_everything
 
-    summary = run_everything()
+    summary = run_everything(force=force)
     _print_summary(summary)
     if not summary.success or summary.blocking_failures:
         raise typer.Exit(code=1)
@@ -280,9 +288,21 @@ def share(
 
 
 def main() -> None:
-    """Entry point used by ``python -m orchestration.cli``."""
+    """Entry point of the ``commonground`` command and ``python -m orchestration.cli``.
+
+    Exits without interpreter finalisation: once GX and DuckDB's bindings have run, Python's
+    teardown makes nanobind print pages of spurious "leaked instance" warnings.
+    """
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    app()
+    code = 0
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -91,6 +91,9 @@ class Settings:
             # Dagster may run the dbt project in several steps (the linkage sits between
             # two of them); a test runs only in a step that builds or follows all its parents.
             "DBT_INDIRECT_SELECTION": "buildable",
+            # dagster-dbt seeds each step's target folder with the partial parse found here,
+            # so steps skip re-parsing the project.
+            "DBT_TARGET_PATH": str(self.dbt_target_dir),
         }
 
 

@@ -154,3 +154,85 @@ def test_a_cluster_never_holds_two_ninos_or_years_of_birth():
     assert clusters["a"] == clusters["b"] == clusters["d"]
     assert clusters["c"] != clusters["a"], "a second NINO is refused"
     assert clusters["e"] != clusters["a"], "a second year of birth is refused"
+
+
+def _greedy_reference(nodes: dict[str, tuple], links: list[tuple[str, str, float]]) -> set:
+    """The constrained greedy clustering written plainly: every link, strongest first."""
+    cluster = {n: {n} for n in nodes}
+    held = {n: dict(enumerate(values)) for n, values in nodes.items()}
+    for a, b, _ in sorted(links, key=lambda link: (-link[2], link[0], link[1])):
+        if cluster[a] is cluster[b]:
+            continue
+        ha, hb = held[next(iter(cluster[a]))], held[next(iter(cluster[b]))]
+        if any(v is not None and hb.get(i) is not None and v != hb[i] for i, v in ha.items()):
+            continue
+        merged = cluster[a] | cluster[b]
+        values = {i: ha.get(i) if ha.get(i) is not None else hb.get(i) for i in ha}
+        for n in merged:
+            cluster[n] = merged
+            held[n] = values
+    return {frozenset(c) for c in cluster.values()}
+
+
+def test_clustering_equals_a_greedy_pass_over_every_link():
+    """Components without conflicts are taken whole; the result is still the greedy one."""
+    import random
+
+    rng = random.Random(7)
+    nodes = {
+        f"r{i:03d}": (
+            rng.choice([None, "AB1", "AB2", "AB3"]),
+            rng.choice([None, "N1", "N2"]),
+            None,
+            rng.choice([None, 1980, 1981, 2010]),
+        )
+        for i in range(300)
+    }
+    names = sorted(nodes)
+    links = [
+        (a, b, float(rng.randint(1, 40)))
+        for a, b in {tuple(sorted(rng.sample(names, 2))) for _ in range(260)}
+    ]
+    con = duckdb.connect()
+    con.execute(
+        "create table person_input (person_record_id varchar, nino varchar, "
+        "nhs_number varchar, upn_pseudonym varchar, date_of_birth date)"
+    ).complete()
+    con.executemany(
+        "insert into person_input values (?, ?, ?, ?, make_date(?, 1, 1))",
+        [(n, *values) for n, values in nodes.items()],
+    ).complete()
+    con.execute(
+        "create table person_links (person_record_id_l varchar, person_record_id_r varchar, "
+        "match_weight double)"
+    ).complete()
+    con.executemany("insert into person_links values (?, ?, ?)", links).complete()
+    linkage._cluster(con)
+    found: dict[int, set] = {}
+    for record, cluster in con.execute("select * from person_clusters").fetchall():
+        found.setdefault(cluster, set()).add(record)
+    assert {frozenset(c) for c in found.values()} == _greedy_reference(nodes, links)
+    assert max(len(c) for c in found.values()) > 2
+
+
+def test_two_clusters_holding_one_nino_get_different_person_keys():
+    con = duckdb.connect()
+    con.execute(
+        "create table person_input as select * from (values "
+        "('a', 'AB123456C', null), ('b', 'AB123456C', null), ('c', 'AB123456C', '4857773456'))"
+        " as t(person_record_id, nino, nhs_number)"
+    ).complete()
+    con.execute(
+        "create table person_clusters as select * from (values ('a', 1), ('b', 2), ('c', 2))"
+        " as t(person_record_id, cluster)"
+    ).complete()
+    linkage._assign_keys(con, "test-key")
+    keys = dict(con.execute("select person_record_id, person_key from person_matches").fetchall())
+    assert len(keys) == 3
+    assert keys["b"] == keys["c"] == linkage.pseudonym("test-key", "person", "nino:AB123456C")
+    assert keys["a"] == linkage.pseudonym("test-key", "person", "record:a")
+
+
+def test_the_linkage_memory_limit_is_capped():
+    assert linkage.linkage_memory_limit("8GB") == linkage.LINKAGE_MEMORY_LIMIT
+    assert linkage.linkage_memory_limit("500MB") == "500MB"

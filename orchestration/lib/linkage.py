@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,9 +58,14 @@ EXCLUSIVE_ATTRIBUTES = ("nino", "nhs_number", "upn_pseudonym", "year of birth")
 of birth keeps parents and children of the same name at the same address apart (a typo in
 the year itself is rarer than that coincidence)."""
 
-MODEL_SPEC_VERSION = "person-1"
+MODEL_SPEC_VERSION = "person-2"
 """Version of the model's specification (comparisons and blocking rules). Change it when
 the specification changes: stored models of another version are then not reused."""
+
+LINKAGE_MEMORY_LIMIT = "2GB"
+"""Most memory the linkage connection's DuckDB may hold, whatever the pipeline's limit: with
+the Python process around it (Splink, the clustering arrays) the linkage stays within 4 GiB
+at 1,000,000 citizens; DuckDB spills the rest to disk."""
 
 DEFAULT_THRESHOLD = 0.9
 """Match probability at or above which a scored pair is a link."""
@@ -109,6 +115,8 @@ class LinkageRun:
         largest_cluster: Records in the largest cluster.
         refused_links: Links refused because they would join two different identifiers.
         seconds: Wall time of the run.
+        score_seconds: Of which blocking and scoring the pairs.
+        cluster_seconds: Of which the constrained clustering.
     """
 
     records: int
@@ -118,6 +126,27 @@ class LinkageRun:
     largest_cluster: int
     refused_links: int
     seconds: float
+    score_seconds: float = 0.0
+    cluster_seconds: float = 0.0
+
+
+@dataclass
+class LinkResult:
+    """What scoring, clustering and keying the prepared records produced.
+
+    Attributes:
+        links: Scored pairs at or above the threshold.
+        refused_links: Links refused because they would join two different identifiers.
+        score_seconds: Time Splink took to block and score the pairs.
+        cluster_seconds: Time the constrained clustering took.
+        key_seconds: Time giving each cluster its person key took.
+    """
+
+    links: int
+    refused_links: int
+    score_seconds: float
+    cluster_seconds: float
+    key_seconds: float
 
 
 def pseudonym(key: str, domain: str, value: str) -> str:
@@ -204,7 +233,15 @@ def person_settings(threshold_years: int = 10):
             block_on("given_name_canonical", "date_of_birth"),
             block_on("family_name", "postcode"),
             block_on("given_name_canonical", "postcode"),
-            block_on("family_name", "given_name_canonical"),
+            block_on("family_name", "given_name_canonical", "year(date_of_birth)"),
+            block_on(
+                "family_name",
+                "given_name_canonical",
+                "month(date_of_birth)",
+                "day(date_of_birth)",
+            ),
+            "l.family_name = r.family_name and l.given_name_canonical = r.given_name_canonical "
+            "and (l.date_of_birth is null or r.date_of_birth is null)",
         ],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=True,
@@ -295,7 +332,11 @@ def train_person_model(con: duckdb.DuckDBPyConnection, seed: int = 42) -> dict[s
         [block_on("nino"), block_on("nhs_number")], recall=0.5
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
-    for rule in (block_on("date_of_birth"), block_on("family_name", "given_name_canonical")):
+    sessions = {
+        "date_of_birth": block_on("date_of_birth"),
+        "family_name, given_name_canonical": block_on("family_name", "given_name_canonical"),
+    }
+    for columns, rule in sessions.items():
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, max_pairs=1e6, estimate_without_term_frequencies=True
@@ -306,7 +347,7 @@ def train_person_model(con: duckdb.DuckDBPyConnection, seed: int = 42) -> dict[s
             # estimates are dropped; the other session's (or the defaults) stand.
             if "below the minimum" not in str(exc):
                 raise
-            logger.warning("EM session blocked on %s skipped: %s", rule, exc)
+            logger.warning("EM session blocked on %s skipped: %s", columns, exc)
     return linker.misc.save_model_to_json()
 
 
@@ -350,7 +391,7 @@ def link_persons(
     model: dict[str, Any],
     key: str,
     threshold: float = DEFAULT_THRESHOLD,
-) -> tuple[int, int]:
+) -> LinkResult:
     """Scores, links and clusters ``person_input`` into the person index.
 
     Creates ``person_links`` (every pair at or above the threshold, with the match weight of
@@ -364,8 +405,9 @@ def link_persons(
         threshold: Match probability at or above which a pair is a link.
 
     Returns:
-        ``(links, refused)``: links kept and links refused by the identifier constraint.
+        The links kept and refused, and the time each step took.
     """
+    started = time.perf_counter()
     linker = _linker(con, model)
     predictions = linker.inference.predict(
         threshold_match_probability=threshold, warning_mode="never"
@@ -387,10 +429,52 @@ def link_persons(
         """
     ).complete()
     predictions.drop_table_from_database_and_remove_from_cache()
+    scored = time.perf_counter()
     refused = _cluster(con)
+    clustered = time.perf_counter()
     _assign_keys(con, key)
     links = con.execute("select count(*) from person_links").fetchall()[0][0]
-    return links, refused
+    return LinkResult(
+        links=links,
+        refused_links=refused,
+        score_seconds=scored - started,
+        cluster_seconds=clustered - scored,
+        key_seconds=time.perf_counter() - clustered,
+    )
+
+
+def _components(nodes: int, lefts: np.ndarray, rights: np.ndarray) -> np.ndarray:
+    """Connected components of a graph on ``0..nodes-1``: each node's smallest member.
+
+    Vectorised label propagation: every edge whose ends carry different labels hooks the
+    larger root under the smaller, then pointer jumping flattens the trees to their roots.
+    """
+    labels = np.arange(nodes, dtype=np.int64)
+    while True:
+        left, right = labels[lefts], labels[rights]
+        differ = left != right
+        if not differ.any():
+            return labels
+        left, right = left[differ], right[differ]
+        low = np.minimum(left, right)
+        np.minimum.at(labels, left, low)
+        np.minimum.at(labels, right, low)
+        while True:
+            jumped = labels[labels]
+            if np.array_equal(jumped, labels):
+                break
+            labels = jumped
+
+
+def _conflicted(labels: np.ndarray, identifiers: list[np.ndarray]) -> np.ndarray:
+    """Per component label: whether its members hold two different values of an identifier."""
+    conflicted = np.zeros(len(labels), dtype=bool)
+    for ids in identifiers:
+        held = ids >= 0
+        width = int(ids.max()) + 1 if held.any() else 1
+        distinct = np.unique(labels[held] * width + ids[held])
+        conflicted |= np.bincount(distinct // width, minlength=len(labels)) > 1
+    return conflicted
 
 
 def _cluster(con: duckdb.DuckDBPyConnection) -> int:
@@ -398,6 +482,14 @@ def _cluster(con: duckdb.DuckDBPyConnection) -> int:
 
     Links are taken strongest first; a link joins two clusters unless they hold different
     values of an exclusive attribute (NINO, NHS number, pupil number, year of birth).
+
+    Most connected components of the links hold no two different values of any exclusive
+    attribute, and there the greedy pass would accept every link: such a component is a
+    cluster as it stands. Only the links of the other (conflicted) components go through the
+    greedy pass, one by one; the result is the same as a greedy pass over every link.
+
+    Returns:
+        Links refused by the exclusive attributes.
     """
     con.execute(
         """
@@ -405,59 +497,39 @@ def _cluster(con: duckdb.DuckDBPyConnection) -> int:
         select
             row_number() over (order by person_record_id) - 1 as node,
             person_record_id,
-            dense_rank() over (order by nino) - 1 as nino_id,
-            dense_rank() over (order by nhs_number) - 1 as nhs_id,
-            dense_rank() over (order by upn_pseudonym) - 1 as upn_id,
-            dense_rank() over (order by year(date_of_birth)) - 1 as birth_year_id,
-            nino is null as no_nino,
-            nhs_number is null as no_nhs,
-            upn_pseudonym is null as no_upn,
-            date_of_birth is null as no_birth_year
+            case when nino is not null then dense_rank() over (order by nino) - 1 end as nino_id,
+            case when nhs_number is not null
+                then dense_rank() over (order by nhs_number) - 1 end as nhs_id,
+            case when upn_pseudonym is not null
+                then dense_rank() over (order by upn_pseudonym) - 1 end as upn_id,
+            year(date_of_birth) as birth_year
         from person_input
         """
     ).complete()
     nodes = con.execute(
-        "select node, case when no_nino then -1 else nino_id end, "
-        "case when no_nhs then -1 else nhs_id end, case when no_upn then -1 else upn_id end, "
-        "case when no_birth_year then -1 else birth_year_id end "
-        "from person_nodes order by node"
+        "select coalesce(nino_id, -1), coalesce(nhs_id, -1), coalesce(upn_id, -1), "
+        "coalesce(birth_year, -1) from person_nodes order by node"
     ).fetchnumpy()
+    identifiers = [np.asarray(column, dtype=np.int64) for column in nodes.values()]
+    count = len(identifiers[0])
     edges = con.execute(
         """
-        select l.node, r.node
+        select l.node as left_node, r.node as right_node
         from person_links as k
         inner join person_nodes as l on k.person_record_id_l = l.person_record_id
         inner join person_nodes as r on k.person_record_id_r = r.person_record_id
         order by k.match_weight desc, l.node, r.node
         """
     ).fetchnumpy()
-    keys = list(nodes.keys())
-    parent = np.arange(len(nodes[keys[0]]), dtype=np.int64)
-    identifiers = [nodes[k].astype(np.int64).copy() for k in keys[1:]]
-
-    def find(x: int) -> int:
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
-
-    refused = 0
-    lefts, rights = edges[next(iter(edges))], edges[list(edges)[1]]
-    for a, b in zip(lefts.tolist(), rights.tolist(), strict=True):
-        ra, rb = find(a), find(b)
-        if ra == rb:
-            continue
-        if any(ids[ra] >= 0 and ids[rb] >= 0 and ids[ra] != ids[rb] for ids in identifiers):
-            refused += 1
-            continue
-        parent[rb] = ra
-        for ids in identifiers:
-            if ids[ra] < 0:
-                ids[ra] = ids[rb]
-    roots = np.array([find(i) for i in range(len(parent))], dtype=np.int64)
-    con.register("_cluster_roots", {"node": np.arange(len(roots)), "root": roots})
+    lefts = np.asarray(edges["left_node"], dtype=np.int64)
+    rights = np.asarray(edges["right_node"], dtype=np.int64)
+    labels = _components(count, lefts, rights)
+    conflicted = _conflicted(labels, identifiers)
+    in_conflict = conflicted[labels]
+    parent = np.where(in_conflict, np.arange(count, dtype=np.int64), labels)
+    greedy = conflicted[labels[lefts]]
+    refused = _greedy(parent, identifiers, lefts[greedy], rights[greedy])
+    con.register("_cluster_roots", {"node": np.arange(count, dtype=np.int64), "root": parent})
     con.execute(
         """
         create or replace table person_clusters as
@@ -469,8 +541,53 @@ def _cluster(con: duckdb.DuckDBPyConnection) -> int:
     return refused
 
 
+def _greedy(
+    parent: np.ndarray, identifiers: list[np.ndarray], lefts: np.ndarray, rights: np.ndarray
+) -> int:
+    """The greedy pass over links in order, on a union-find forest ``parent`` (updated).
+
+    Returns:
+        Links refused because they would join two different values of an identifier.
+    """
+    if not len(lefts):
+        return 0
+    touched = np.unique(np.concatenate([lefts, rights]))
+    nodes = touched.tolist()
+    tree = dict(zip(nodes, nodes, strict=True))
+    values = np.column_stack([ids[touched] for ids in identifiers]).tolist()
+    held = dict(zip(nodes, values, strict=True))
+
+    def find(x: int) -> int:
+        root = x
+        while tree[root] != root:
+            root = tree[root]
+        while tree[x] != root:
+            tree[x], x = root, tree[x]
+        return root
+
+    refused = 0
+    for a, b in zip(lefts.tolist(), rights.tolist(), strict=True):
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        va, vb = held[ra], held[rb]
+        if any(x >= 0 and y >= 0 and x != y for x, y in zip(va, vb, strict=True)):
+            refused += 1
+            continue
+        tree[rb] = ra
+        held[ra] = [x if x >= 0 else y for x, y in zip(va, vb, strict=True)]
+    parent[touched] = [find(node) for node in nodes]
+    return refused
+
+
 def _assign_keys(con: duckdb.DuckDBPyConnection, key: str) -> None:
-    """Creates ``person_matches``: one pseudonymous key per cluster, from its anchor."""
+    """Creates ``person_matches``: one pseudonymous key per cluster, from its anchor.
+
+    A cluster's anchor is its NINO, else its NHS number, else its smallest record id. Two
+    clusters can hold the same NINO (a link between them was refused, or scored below the
+    threshold): the larger keeps it as anchor and the other falls back to its smallest
+    record id, so no two clusters share a person key.
+    """
     con.execute(
         """
         create or replace table person_anchors as
@@ -478,17 +595,30 @@ def _assign_keys(con: duckdb.DuckDBPyConnection, key: str) -> None:
             select c.cluster, i.*
             from person_clusters as c
             inner join person_input as i on c.person_record_id = i.person_record_id
+        ),
+        claimed as (
+            select
+                cluster,
+                count(*) as cluster_size,
+                min(person_record_id) as first_record,
+                case
+                    when count(nino) > 0 then 'nino:' || mode(nino order by nino)
+                    when count(nhs_number) > 0
+                        then 'nhs:' || mode(nhs_number order by nhs_number)
+                end as claim
+            from members
+            group by cluster
         )
         select
             cluster,
-            count(*) as cluster_size,
+            cluster_size,
             case
-                when count(nino) > 0 then 'nino:' || mode(nino order by nino)
-                when count(nhs_number) > 0 then 'nhs:' || mode(nhs_number order by nhs_number)
-                else 'record:' || min(person_record_id)
+                when claim is not null and row_number() over (
+                    partition by claim order by cluster_size desc, first_record
+                ) = 1 then claim
+                else 'record:' || first_record
             end as anchor
-        from members
-        group by cluster
+        from claimed
         """
     ).complete()
     anchors = con.execute("select anchor from person_anchors").fetchnumpy()["anchor"]
@@ -510,13 +640,48 @@ def _assign_keys(con: duckdb.DuckDBPyConnection, key: str) -> None:
     con.unregister("_anchor_keys")
 
 
+_MEMORY_UNITS = {
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
+}
+
+
+def _memory_bytes(limit: str) -> float | None:
+    """Bytes of a DuckDB memory setting such as ``8GB`` or ``1.5 GiB`` (None if unreadable)."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", limit)
+    if not match:
+        return None
+    unit = _MEMORY_UNITS.get((match.group(2) or "b").lower())
+    return float(match.group(1)) * unit if unit else None
+
+
+def linkage_memory_limit(memory_limit: str) -> str:
+    """The smaller of ``memory_limit`` and :data:`LINKAGE_MEMORY_LIMIT`."""
+    requested = _memory_bytes(memory_limit)
+    cap = _memory_bytes(LINKAGE_MEMORY_LIMIT)
+    return memory_limit if requested is not None and requested <= cap else LINKAGE_MEMORY_LIMIT
+
+
 def linkage_connection(memory_limit: str, temp_dir: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection for Splink, spilling to ``temp_dir`` when it must."""
+    """An in-memory DuckDB connection for Splink, spilling to ``temp_dir`` when it must.
+
+    Args:
+        memory_limit: The pipeline's DuckDB memory limit; the connection takes the smaller
+            of it and :data:`LINKAGE_MEMORY_LIMIT`.
+        temp_dir: Where DuckDB spills.
+    """
     temp_dir.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(
         ":memory:",
         config={
-            "memory_limit": memory_limit,
+            "memory_limit": linkage_memory_limit(memory_limit),
             "temp_directory": str(temp_dir),
             "preserve_insertion_order": False,
         },
@@ -604,16 +769,18 @@ def run_person_linkage(
     """
     started = time.perf_counter()
     records, excluded = prepare_from_warehouse(con, health)
-    links, refused = link_persons(con, model, key, threshold)
+    result = link_persons(con, model, key, threshold)
     clusters, largest = con.execute(
         "select count(distinct person_key), coalesce(max(cluster_size), 0) from person_matches"
     ).fetchall()[0]
     return LinkageRun(
         records=records,
         excluded_records=excluded,
-        links=links,
+        links=result.links,
         clusters=clusters,
         largest_cluster=largest,
-        refused_links=refused,
+        refused_links=result.refused_links,
         seconds=time.perf_counter() - started,
+        score_seconds=result.score_seconds,
+        cluster_seconds=result.cluster_seconds,
     )

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from orchestration.lib.linkage import pseudonym
 
@@ -154,23 +155,53 @@ def truth_query(
     if not path.exists():
         return None
     entity_column = "citizen_id" if entity == "person" else "property_id"
-    rows = con.execute(
-        f"select department, dataset, record_id, "
-        f"{'role' if entity == 'person' else 'null'}, {entity_column} "
+    role = "role" if entity == "person" else "cast(null as varchar)"
+    con.execute(
+        "create or replace temp table _truth_source as "
+        f"select department, dataset, record_id, {role} as role, {entity_column} as entity "
         "from read_parquet(?)",
         [str(path)],
-    ).fetchall()
-    records = []
-    for department, dataset, record_id, role, entity_id in rows:
-        domain = PSEUDONYMISED_RECORD_IDS.get((department, dataset))
-        source_id = pseudonym(key, domain, record_id) if domain else record_id
-        suffix = ":parent" if role == "parent" else ""
-        records.append((f"{department}:{dataset}:{source_id}{suffix}", entity_id))
+    ).complete()
+    # Only the pseudonymised datasets' ids go through Python; the rest stays in SQL.
+    departments, datasets, record_ids, pseudonyms = [], [], [], []
+    for (department, dataset), domain in PSEUDONYMISED_RECORD_IDS.items():
+        ids = con.execute(
+            "select distinct record_id from _truth_source "
+            "where department = ? and dataset = ? and record_id is not null",
+            [department, dataset],
+        ).fetchnumpy()["record_id"]
+        for record_id in ids.tolist():
+            departments.append(department)
+            datasets.append(dataset)
+            record_ids.append(record_id)
+            pseudonyms.append(pseudonym(key, domain, record_id))
+    columns = {
+        "department": departments,
+        "dataset": datasets,
+        "record_id": record_ids,
+        "pseudonym": pseudonyms,
+    }
+    con.register(
+        "_truth_pseudonyms",
+        pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()}),
+    )
     table = f"truth_{entity}"
     con.execute(
-        f"create or replace temp table {table} (record_id varchar, entity bigint)"
+        f"""
+        create or replace temp table {table} as
+        select
+            s.department || ':' || s.dataset || ':' || coalesce(p.pseudonym, s.record_id)
+                || case when s.role = 'parent' then ':parent' else '' end as record_id,
+            cast(s.entity as bigint) as entity
+        from _truth_source as s
+        left join _truth_pseudonyms as p
+            on s.department = p.department
+            and s.dataset = p.dataset
+            and s.record_id = p.record_id
+        """
     ).complete()
-    con.executemany(f"insert into {table} values (?, ?)", records).complete()
+    con.unregister("_truth_pseudonyms")
+    con.execute("drop table _truth_source").complete()
     return table
 
 

@@ -142,7 +142,9 @@ def measure_validation(
     from orchestration.lib.quality.gx_bridge import validate
 
     config = dict(connection_config or {})
-    quiet = {**config, "enable_progress_bar": "false"}
+    # The progress bar is a session setting in DuckDB 2.0 (not a connect-time option), and
+    # it only shows on a terminal.
+    quiet = dict(config)
     bench = ValidationBench()
     with duckdb.connect(str(database), read_only=True, config=quiet) as con:
         sources = _sources(con)

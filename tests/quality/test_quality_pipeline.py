@@ -72,8 +72,8 @@ class TestOnTheDemoWarehouse:
             ]
             rows = con.execute(
                 "select dataset, check_name, dimension, severity, success "
-                "from governance.quality_results where run_id = ?",
-                [summary.run_id],
+                "from governance.quality_results where run_id in (select unnest(?::varchar[]))",
+                [summary.run_ids],
             ).fetchall()
         assert columns[: len(RESULT_COLUMNS)] == RESULT_COLUMNS
         assert {r[2] for r in rows} <= set(GDQF_DIMENSIONS)
@@ -215,8 +215,8 @@ def test_a_blocking_failure_keeps_the_previous_snapshot_and_a_warning_still_publ
         with duckdb.connect(str(snapshot), read_only=True) as published:
             recorded = published.execute(
                 "select success, observed_value from governance.quality_results "
-                "where run_id = ? and check_name = 'nino_format'",
-                [third.run_id],
+                "where run_id in (select unnest(?::varchar[])) and check_name = 'nino_format'",
+                [third.run_ids],
             ).fetchone()
         assert recorded[0] is False and float(recorded[1]) >= 10
         # The analyst's open snapshot is the one they opened, whole and unchanged.

@@ -164,6 +164,8 @@ def person_matches(context: dg.AssetExecutionContext):
             "largest_cluster": run.largest_cluster,
             "records_excluded_for_consent": run.excluded_records,
             "seconds": round(run.seconds, 2),
+            "score_seconds": round(run.score_seconds, 2),
+            "cluster_seconds": round(run.cluster_seconds, 2),
         }
     )
 

@@ -1,7 +1,10 @@
 """dbt assets: staging, intermediate, conformed and mart models, with dbt tests as checks."""
 
 import os
+import shutil
+import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -79,7 +82,37 @@ def ensure_manifest(force: bool = False) -> None:
     project = dbt_project()
     if force or not project.manifest_path.exists():
         dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+        # Parse with the environment the builds use, so they can reuse dbt's partial parse
+        # instead of parsing the whole project again in every step.
+        os.environ.update(get_settings().dbt_env())
         dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+
+
+KEEP_INVOCATIONS = 20
+
+
+def invocation_target(name: str, run_id: str) -> Path:
+    """A fresh dbt target folder for one build step, under the configured target folder.
+
+    Older step folders beyond the newest ``KEEP_INVOCATIONS`` are removed, so the target
+    folder does not grow with every run.
+    """
+    root = get_settings().dbt_target_dir
+    root.mkdir(parents=True, exist_ok=True)
+    previous = sorted(
+        (p for p in root.iterdir() if p.is_dir() and p.name.startswith("dbt_")),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in previous[: max(0, len(previous) - KEEP_INVOCATIONS + 1)]:
+        shutil.rmtree(old, ignore_errors=True)
+    return root / f"{name}-{run_id[:8]}-{time.time_ns() % 10**9:09d}"
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """Runs ``dbt build`` for the step's selection, in its own target folder."""
+    os.environ.update(get_settings().dbt_env())
+    target = invocation_target(context.op.name, context.run.run_id)
+    yield from dbt.cli(["build"], context=context, target_path=target).stream()
 
 
 @dg.definitions
@@ -102,8 +135,7 @@ def defs() -> dg.Definitions:
     )
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         """Builds the selected dbt models, seeds and tests in the warehouse."""
-        os.environ.update(get_settings().dbt_env())
-        yield from dbt.cli(["build"], context=context).stream()
+        yield from _build(context, dbt)
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -114,7 +146,6 @@ def defs() -> dg.Definitions:
     )
     def dbt_linked_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         """Builds the dbt models that use the person index (linkage), with their tests."""
-        os.environ.update(get_settings().dbt_env())
-        yield from dbt.cli(["build"], context=context).stream()
+        yield from _build(context, dbt)
 
     return dg.Definitions(assets=[dbt_models, dbt_linked_models])

@@ -1,0 +1,1 @@
+"""Benchmarks of the pipeline against plain DuckDB doing the same work (``make bench``)."""
