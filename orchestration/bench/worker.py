@@ -86,26 +86,14 @@ def _raw_rows(warehouse: Path) -> int:
 
 def ingest_floor(landing: Path, database: Path) -> int:
     """Plain DuckDB reading every landing file into a table; returns rows read."""
-    import fastexcel
+    from orchestration.lib.ingest_bench import read_into_table
 
     rows = 0
     with duckdb.connect(str(database)) as con:
         for contract in load_contracts():
             folder = landing / contract.department / contract.dataset
             for i, path in enumerate(sorted(folder.glob("*"))):
-                table = quote_identifier(f"{contract.raw_table}_{i}")
-                p = quote_literal(str(path))
-                if contract.format == "csv":
-                    source = f"read_csv({p})"
-                elif contract.format == "json":
-                    source = f"read_json({p}, format = 'newline_delimited')"
-                elif contract.format == "parquet":
-                    source = f"read_parquet({p})"
-                else:
-                    con.register("sheet", fastexcel.read_excel(str(path)).load_sheet(0).to_arrow())
-                    source = "sheet"
-                con.execute(f"create or replace table {table} as select * from {source}")
-                rows += con.execute(f"select count(*) from {table}").fetchone()[0]
+                rows += read_into_table(con, contract, path, f"{contract.raw_table}_{i}")
     return rows
 
 

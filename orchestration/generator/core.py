@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -22,6 +21,7 @@ from orchestration.generator import datasets
 from orchestration.generator.formatting import MessRates, dmy_dates
 from orchestration.generator.population import Population, build_population
 from orchestration.generator.reference import COUNCIL_TAX_AUTHORITY, LOCAL_AUTHORITIES
+from orchestration.lib.landing import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -506,26 +506,17 @@ def mission_answers(
     return warm, undeclared
 
 
-def _sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _write_manifest(path: Path, summary: GenerationSummary, truth_rows: dict[str, int]) -> None:
     """Writes the manifest: parameters, and row count and SHA-256 of every file."""
     files = {}
     for key, file in sorted(summary.files.items()):
         rel = file.relative_to(summary.data_dir).as_posix()
-        files[rel] = {"dataset": key, "rows": summary.rows[key], "sha256": _sha256(file)}
+        files[rel] = {"dataset": key, "rows": summary.rows[key], "sha256": file_sha256(file)}
     for name, rows in sorted(truth_rows.items()):
         file = path.parent / name
         files[file.relative_to(summary.data_dir).as_posix()] = {
             "rows": rows,
-            "sha256": _sha256(file),
+            "sha256": file_sha256(file),
         }
     manifest = {
         "generator_version": GENERATOR_VERSION,

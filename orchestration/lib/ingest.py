@@ -145,11 +145,6 @@ def quarantine_table_ddl(contract: Contract) -> str:
     return f"create table if not exists quarantine.{quote_identifier(contract.raw_table)} ({cols})"
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in blocks."""
-    return lz.file_sha256(path)
-
-
 def landing_files(contract: Contract, landing_dir: Path) -> list[Path]:
     """Entries delivered for a contract's dataset (files and links), sorted by name.
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import duckdb
 
 JOB_NAME = "commonground_everything"
-LAYER_SCHEMAS = ("raw", "staging", "intermediate", "conformed", "marts", "governance")
 
 
 @dataclass
