@@ -208,3 +208,39 @@ def test_xlsx_dates_arrive_as_iso_text(con, landing, contracts):
         ("CT1", "100023336956", "2019-04-03", None, "Y"),
         ("CT2", "100023336957", "03/04/2019", None, None),
     ]
+
+
+def test_a_large_csv_keeps_every_rows_file_position(con, landing, contracts):
+    # Big enough (about 24 MB) for DuckDB to parse it on several threads and write the rows
+    # out of file order unless the loader keeps order where it numbers them.
+    rows, every = 600_000, 997
+    folder = landing / "hmrc" / "paye_income"
+    folder.mkdir(parents=True)
+    path = folder / "paye_large.csv"
+    duckdb.sql(
+        "select 'P' || lpad(i::varchar, 7, '0') as RECORD_ID, 'AB 12 34 56 C' as NINO, "
+        "'JOHN' as FORENAMES, 'SMITH' as SURNAME, '01/02/1980' as DATE_OF_BIRTH, "
+        "'LS1 4AB' as POSTCODE, '123/AB45678' as EMPLOYER_PAYE_REF, '2025-26' as TAX_YEAR, "
+        "'06/04/2025' as PERIOD_START, '05/04/2026' as PERIOD_END, "
+        f"case when i % {every} = 0 then 'lots' else '£' || (i % 5000) || '.50' end "
+        "as GROSS_PAY, '£4.00' as TAX_DEDUCTED from range(1, "
+        f"{rows + 1}) r(i)"
+    ).write_csv(str(path))
+    [outcome] = ingest_dataset(con, contracts["hmrc__paye_income"], landing, "run-1")
+    bad = rows // every
+    assert (outcome.status, outcome.rows_in, outcome.rows_loaded, outcome.rows_quarantined) == (
+        "loaded",
+        rows,
+        rows - bad,
+        bad,
+    )
+    # Each row's number is its position in the file, which its record id also encodes.
+    misplaced = con.execute(
+        "select count(*) from raw.hmrc__paye_income "
+        "where record_id <> 'P' || lpad(_row_number::varchar, 7, '0')"
+    ).fetchone()[0]
+    assert misplaced == 0
+    quarantined = con.execute(
+        "select _row_number, raw_value from quarantine.hmrc__paye_income order by 1"
+    ).fetchall()
+    assert quarantined == [(n, "lots") for n in range(every, rows + 1, every)]

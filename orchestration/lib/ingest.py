@@ -28,10 +28,13 @@ import difflib
 import hashlib
 import itertools
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -40,6 +43,7 @@ from orchestration.lib import landing as lz
 from orchestration.lib import row_rules
 from orchestration.lib.contracts import Contract
 from orchestration.lib.sql import quote_identifier, quote_literal
+from orchestration.lib.standards import STANDARD_ATTRIBUTES
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +83,10 @@ create table if not exists governance.ingestion_log (
 # Reasons whose file is tried again on the next run even if its bytes are unchanged.
 RETRYABLE_REASONS = frozenset({"changed_while_reading", "internal"})
 OTHER_DELIMITERS = (";", "\t", "|", ",")
+T = TypeVar("T")
+U = TypeVar("U")
+# The thread for the landing checks that run alongside DuckDB's readers.
+_CHECKS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="landing-checks")
 _counter = itertools.count()
 
 
@@ -127,8 +135,18 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection, contracts: Iterable[Contrac
 
 
 def raw_table_ddl(contract: Contract) -> str:
-    """``CREATE TABLE IF NOT EXISTS`` for a contract's raw table: text columns plus lineage."""
-    cols = [f"{quote_identifier(c.name)} varchar" for c in contract.columns]
+    """``CREATE TABLE IF NOT EXISTS`` for a contract's raw table: text columns plus lineage.
+
+    Columns whose values seldom repeat (unique in the contract, or a standard attribute that
+    :attr:`~orchestration.lib.standards.StandardAttribute.repeats_rarely`) are stored with
+    zstd rather than DuckDB's dictionary compression, which is slow to analyse for them.
+    """
+    cols = []
+    for c in contract.columns:
+        attribute = STANDARD_ATTRIBUTES.get(c.standard_attribute)
+        rare = c.unique or (attribute is not None and attribute.repeats_rarely)
+        compression = " using compression zstd" if rare else ""
+        cols.append(f"{quote_identifier(c.name)} varchar{compression}")
     cols += [f"{name} {kind}" for name, kind in LINEAGE_COLUMNS]
     return (
         f"create table if not exists raw.{quote_identifier(contract.raw_table)} ({', '.join(cols)})"
@@ -190,27 +208,15 @@ def ingest_file(
             return None
         return _reject(con, contract, rel, sha, run_id, loaded_at, exc.reason, str(exc))
     stamp = lz.FileStamp.of(path)
-    sha = lz.file_sha256(path)
-    if _seen(con, rel, sha):
-        return None
-    already = con.execute(
-        "select file_path from governance.ingestion_log where file_sha256 = ? and department = ? "
-        "and dataset = ? and status = 'loaded' limit 1",
-        [sha, contract.department, contract.dataset],
-    ).fetchone()
-    if already:
-        outcome = FileOutcome(
-            rel,
-            sha,
-            "duplicate",
-            0,
-            0,
-            0,
-            f"same bytes already loaded from {already[0]}",
-            "duplicate",
-        )
-        _log(con, contract, outcome, run_id, loaded_at)
-        return outcome
+    # A path seen before is hashed first: its bytes may have been dealt with already. A new
+    # path is hashed alongside reading it (another thread), before anything is loaded.
+    sha = lz.file_sha256(path) if _path_logged(con, rel) else None
+    if sha is not None:
+        if _seen(con, rel, sha):
+            return None
+        duplicate = _duplicate(con, contract, rel, sha, run_id, loaded_at)
+        if duplicate is not None:
+            return duplicate
     try:
         if lz.is_in_progress(path):
             raise lz.FileProblem(
@@ -225,42 +231,49 @@ def ingest_file(
             )
         lz.check_size(path, stamp.size)
         log.info("loading %s", rel)
-        batch = _Batch(contract, rel, sha, run_id, loaded_at)
-        con.execute("begin transaction")
         try:
-            rows_in, loaded, quarantined = _load(con, contract, path, batch)
-            if rows_in != loaded + quarantined:
-                raise FileRejected(
-                    f"counted {rows_in:,} rows in the file but the reader found "
-                    f"{loaded + quarantined:,}; check quoting and line endings",
-                    "row_count_mismatch",
+            # Read into temporary tables before the transaction begins: only there does a
+            # temporary table number its rows 0..n-1 in file order.
+            staged = _stage(con, contract, path, hashing=sha is None)
+            if sha is None:
+                sha = staged.sha256
+                duplicate = _duplicate(con, contract, rel, sha, run_id, loaded_at)
+                if duplicate is not None:
+                    return duplicate
+            batch = _Batch(contract, rel, sha, run_id, loaded_at)
+            con.execute("begin transaction")
+            try:
+                rows_in, loaded, quarantined = _load(con, batch, staged)
+                if rows_in != loaded + quarantined:
+                    raise FileRejected(
+                        f"counted {rows_in:,} rows in the file but the reader found "
+                        f"{loaded + quarantined:,}; check quoting and line endings",
+                        "row_count_mismatch",
+                    )
+                if lz.FileStamp.of(path) != stamp:
+                    raise lz.FileProblem(
+                        "changed_while_reading",
+                        "changed while it was being loaded (still being written?); "
+                        "retried next run",
+                    )
+                message = (
+                    f"{quarantined:,} row(s) quarantined in quarantine.{contract.raw_table}"
+                    if quarantined
+                    else ""
                 )
-            if lz.FileStamp.of(path) != stamp:
-                raise lz.FileProblem(
-                    "changed_while_reading",
-                    "changed while it was being loaded (still being written?); retried next run",
-                )
-            outcome = FileOutcome(rel, sha, "loaded", rows_in, loaded, quarantined, "")
-            if quarantined:
-                outcome = FileOutcome(
-                    rel,
-                    sha,
-                    "loaded",
-                    rows_in,
-                    loaded,
-                    quarantined,
-                    f"{quarantined:,} row(s) quarantined in quarantine.{contract.raw_table}",
-                )
-            _log(con, contract, outcome, run_id, loaded_at)
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+                outcome = FileOutcome(rel, sha, "loaded", rows_in, loaded, quarantined, message)
+                _log(con, contract, outcome, run_id, loaded_at)
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
         finally:
             _drop_temporaries(con)
     except (FileRejected, lz.FileProblem) as exc:
+        sha = sha or lz.file_sha256(path)
         return _reject(con, contract, rel, sha, run_id, loaded_at, exc.reason, str(exc))
     except duckdb.Error as exc:
+        sha = sha or lz.file_sha256(path)
         return _reject(
             con, contract, rel, sha, run_id, loaded_at, "unreadable", _duckdb_message(exc)
         )
@@ -272,7 +285,12 @@ def ingest_dataset(
 ) -> list[FileOutcome]:
     """Loads every new landing file of one dataset; returns one outcome per file dealt with."""
     ensure_warehouse(con, [contract])
-    con.execute("set preserve_insertion_order = true")
+    return _ingest_files(con, contract, landing_dir, run_id)
+
+
+def _ingest_files(
+    con: duckdb.DuckDBPyConnection, contract: Contract, landing_dir: Path, run_id: str
+) -> list[FileOutcome]:
     outcomes = []
     for path in landing_files(contract, landing_dir):
         outcome = ingest_file(con, contract, path, landing_dir, run_id)
@@ -329,8 +347,32 @@ def _seen(con: duckdb.DuckDBPyConnection, rel: str, sha: str) -> bool:
         "select count(*) from governance.ingestion_log where file_path = ? and file_sha256 = ? "
         "and coalesce(reason, '') not in (select unnest(?::varchar[]))",
         [rel, sha, sorted(RETRYABLE_REASONS)],
+    ).fetchall()
+    return bool(row[0][0])
+
+
+def _path_logged(con: duckdb.DuckDBPyConnection, rel: str) -> bool:
+    # fetchall: a result left unfinished would block registering an Arrow table next.
+    rows = con.execute(
+        "select count(*) from governance.ingestion_log where file_path = ?", [rel]
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+def _duplicate(con, contract: Contract, rel, sha, run_id, loaded_at) -> FileOutcome | None:
+    """Logs and returns a ``duplicate`` outcome when the same bytes were loaded already."""
+    already = con.execute(
+        "select file_path from governance.ingestion_log where file_sha256 = ? and department = ? "
+        "and dataset = ? and status = 'loaded' limit 1",
+        [sha, contract.department, contract.dataset],
     ).fetchone()
-    return bool(row[0])
+    if not already:
+        return None
+    outcome = FileOutcome(
+        rel, sha, "duplicate", 0, 0, 0, f"same bytes already loaded from {already[0]}", "duplicate"
+    )
+    _log(con, contract, outcome, run_id, loaded_at)
+    return outcome
 
 
 def _reject(con, contract, rel, sha, run_id, loaded_at, reason, message) -> FileOutcome:
@@ -374,19 +416,27 @@ def _log(
     )
 
 
-_TEMPORARIES: list[str] = []
+# Temporary tables and Arrow registrations of the file being loaded on this thread.
+_thread = threading.local()
+
+
+def _temporaries() -> list[str]:
+    if not hasattr(_thread, "temporaries"):
+        _thread.temporaries = []
+    return _thread.temporaries
 
 
 def _temp_name(kind: str) -> str:
     name = f"_cg_{kind}_{next(_counter)}"
-    _TEMPORARIES.append(name)
+    _temporaries().append(name)
     return name
 
 
 def _drop_temporaries(con: duckdb.DuckDBPyConnection) -> None:
-    while _TEMPORARIES:
-        name = _TEMPORARIES.pop()
-        if "_sheet_" in name:
+    names = _temporaries()
+    while names:
+        name = names.pop()
+        if name.startswith("_cg_arrow_"):
             with contextlib.suppress(duckdb.Error, KeyError):
                 con.unregister(name)
         else:
@@ -440,22 +490,87 @@ def check_columns(contract: Contract, delivered: list[str]) -> str:
     return ""
 
 
-def _load(con, contract: Contract, path: Path, batch: _Batch) -> tuple[int, int, int]:
-    loader = {"csv": _load_csv, "json": _load_ndjson, "parquet": _load_parquet, "xlsx": _load_xlsx}
-    return loader[contract.format](con, contract, path, batch)
+@dataclass(frozen=True)
+class _Staged:
+    """A delivered file, read and checked, ready to load.
+
+    Attributes:
+        rows_in: Data rows, counted independently of the reader.
+        relation: SQL yielding ``_ord`` (the row's number in the file) and the delivered values.
+        exprs: Text expression over ``relation`` (and ``project``) for each contract column.
+        set_aside: Rows the reader could not parse at all (malformed CSV rows).
+        record_set_aside: Writes rows the reader set aside to the quarantine table (inside
+            the transaction, after the inserts), or None.
+        sha256: The file's SHA-256 when it was hashed while being read.
+        project: Values computed once per row of ``relation`` for ``exprs`` to use (the
+            parsed NDJSON record), kept apart so that rows can be picked before they are
+            computed.
+    """
+
+    rows_in: int
+    relation: str
+    exprs: dict[str, str]
+    set_aside: int = 0
+    record_set_aside: Callable[[duckdb.DuckDBPyConnection, _Batch], None] | None = None
+    sha256: str | None = None
+    project: str = ""
+
+    def rows(self, relation: str | None = None) -> str:
+        """``relation`` (by default the file's rows) with the ``project`` values added."""
+        relation = relation or self.relation
+        return f"(select *, {self.project} from {relation})" if self.project else relation
 
 
-def _insert_rows(con, batch: _Batch, relation: str, exprs: dict[str, str]) -> tuple[int, list]:
-    """Inserts the rows of ``relation`` that break no row rule into the raw table.
+@contextlib.contextmanager
+def _insertion_order(con: duckdb.DuckDBPyConnection, preserve: bool):
+    """Sets DuckDB's ``preserve_insertion_order`` for this connection only (session scope,
+    so loads on other connections are unaffected), restoring it afterwards."""
+    before = con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute(f"set session preserve_insertion_order = {str(bool(preserve)).lower()}")
+    try:
+        yield
+    finally:
+        con.execute(f"set session preserve_insertion_order = {str(bool(before)).lower()}")
 
-    ``relation`` yields ``_ord`` (row number) and the delivered values; ``exprs`` maps each
-    contract column to its text expression over ``relation``. Returns the rows loaded and the
-    contract's row rules.
+
+def _stage(con, contract: Contract, path: Path, hashing: bool) -> _Staged:
+    """Reads and checks a file into temporary relations; hashes it too when ``hashing``."""
+    stager = {
+        "csv": _stage_csv,
+        "json": _stage_ndjson,
+        "parquet": _stage_parquet,
+        "xlsx": _stage_xlsx,
+    }
+    staged = stager[contract.format](con, contract, path, hashing)
+    if hashing and staged.sha256 is None:
+        staged = replace(staged, sha256=lz.file_sha256(path))
+    return staged
+
+
+def _load(con, batch: _Batch, staged: _Staged) -> tuple[int, int, int]:
+    """Appends the staged rows that break no rule to the raw table and quarantines the rest.
+
+    Every row carries its own number (``_ord``), so the inserts need not keep the file's order
+    and DuckDB writes them on all its threads.
+    """
+    with _insertion_order(con, preserve=False):
+        loaded, rules = _insert_rows(con, batch, staged)
+        if loaded + staged.set_aside < staged.rows_in:
+            _quarantine_broken(con, batch, staged, rules)
+    if staged.record_set_aside is not None:
+        staged.record_set_aside(con, batch)
+    return staged.rows_in, loaded, _quarantined_rows(con, batch)
+
+
+def _insert_rows(con, batch: _Batch, staged: _Staged) -> tuple[int, list]:
+    """Inserts the staged rows that break no row rule into the raw table.
+
+    Returns the rows loaded and the contract's row rules.
     """
     contract = batch.contract
     rules = row_rules.contract_rules(contract)
-    typed = ", ".join(f"{e} as {quote_identifier(n)}" for n, e in exprs.items())
-    checked = f"(select _ord, {typed} from {relation})"
+    typed = ", ".join(f"{e} as {quote_identifier(n)}" for n, e in staged.exprs.items())
+    checked = f"(select _ord, {typed} from {staged.rows()})"
     cols = ", ".join(quote_identifier(c.name) for c in contract.columns)
     loaded = con.execute(
         f"insert into {batch.raw} select {cols}, {', '.join(batch.lineage('_ord'))} "
@@ -464,30 +579,50 @@ def _insert_rows(con, batch: _Batch, relation: str, exprs: dict[str, str]) -> tu
     return loaded, rules
 
 
-def _quarantine_broken(con, batch: _Batch, relation: str, exprs: dict[str, str], rules) -> int:
-    """Writes the rule violations of the rows of ``relation`` that were not loaded.
+def _quarantine_broken(con, batch: _Batch, staged: _Staged, rules) -> int:
+    """Writes the rule violations of the staged rows that were not loaded.
 
-    The rows to look at are found by row number against the rows just appended to the raw
-    table (an anti-join, cheap), so the row rules run again only on the few rows left. No
-    ``where`` on the rules: DuckDB would push it below the join and check every row again; a
-    row that breaks none yields an empty list and so no violation.
+    The rows left out are found by row number: the numbers just appended to the raw table are
+    marked in a bitmap and the unmarked ones picked from the staged rows (a semi-join on a
+    small table), so the row rules run again only on those few rows.
     """
     contract = batch.contract
-    typed = ", ".join(f"{e} as {quote_identifier(n)}" for n, e in exprs.items())
+    loaded = con.execute(f"select _row_number from {batch.raw} where {batch.where}").fetchnumpy()[
+        "_row_number"
+    ]
+    last = con.execute(f"select max(_ord) from {staged.relation}").fetchall()[0][0] or 0
+    present = np.zeros(last + 1, dtype=bool)
+    present[np.asarray(loaded, dtype=np.int64)] = True
+    left_out = np.flatnonzero(~present[1:]).astype(np.int64) + 1
+    if not left_out.size:
+        return 0
+    import pyarrow as pa
+
+    ords = _temp_name("arrow_ords")
+    con.register(ords, pa.table({"k": _int64_array(left_out)}))
+    typed = ", ".join(f"{e} as {quote_identifier(n)}" for n, e in staged.exprs.items())
     record = ", ".join(
         f"{quote_literal(c.physical_name)}: {quote_identifier(c.name)}" for c in contract.columns
     )
-    left = (
-        f"(select r.* from {relation} r anti join (select _row_number from {batch.raw} "
-        f"where {batch.where}) l on r._ord = l._row_number)"
-    )
+    left = f"(select r.* from {staged.relation} r semi join {ords} l on r._ord = l.k)"
+    # No ``where`` on the rules: a row that breaks none yields an empty list, so no violation.
     return con.execute(
         f"insert into {batch.quarantine} select {', '.join(batch.lineage('_ord'))}, "
         "v.column_name, v.rule, v.message, v.raw_value, raw_text from ("
         f"select _ord, to_json({{{record}}}) as raw_text, "
         f"unnest({row_rules.violations_list(rules)}) as v "
-        f"from (select _ord, {typed} from {left}))"
+        f"from (select _ord, {typed} from {staged.rows(left)}))"
     ).fetchone()[0]
+
+
+def _int64_array(values: np.ndarray):
+    """An Arrow int64 array over a NumPy int64 array's buffer (no copy).
+
+    ``pa.array(ndarray)`` would do, but its first call costs a one-off 0.2 s import.
+    """
+    import pyarrow as pa
+
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
 
 
 def _quarantined_rows(con, batch: _Batch) -> int:
@@ -496,8 +631,8 @@ def _quarantined_rows(con, batch: _Batch) -> int:
     ).fetchone()[0]
 
 
-def _header(contract: Contract, scan: lz.TextScan) -> list[str]:
-    text = scan.header.decode("utf-8")
+def _header(contract: Contract, header: bytes) -> list[str]:
+    text = header.decode("utf-8")
     names = next(csv.reader([text], delimiter=contract.delimiter, quotechar='"'), [])
     expected = {c.physical_name for c in contract.columns}
     if len(names) <= 1 and len(contract.columns) > 1:
@@ -515,61 +650,110 @@ def _header(contract: Contract, scan: lz.TextScan) -> list[str]:
     return names
 
 
-def _column_exprs(contract: Contract, delivered: list[str], transform=None) -> dict[str, str]:
-    present = set(delivered)
+def _column_exprs(
+    contract: Contract, delivered: list[str], transform=None, names: list[str] | None = None
+) -> dict[str, str]:
+    """Text expression for each contract column over the delivered columns.
+
+    ``names`` are the SQL names of the delivered columns when the reader renamed them (by
+    position); by default the delivered names themselves.
+    """
+    sql_names = dict(zip(delivered, names or delivered, strict=True))
     exprs = {}
     for c in contract.columns:
-        if c.physical_name in present:
-            expr = f"cast({quote_identifier(c.physical_name)} as varchar)"
+        if c.physical_name in sql_names:
+            expr = f"cast({quote_identifier(sql_names[c.physical_name])} as varchar)"
             exprs[c.name] = transform(expr) if transform else expr
         else:
             exprs[c.name] = "cast(null as varchar)"
     return exprs
 
 
-def _load_csv(con, contract: Contract, path: Path, batch: _Batch) -> tuple[int, int, int]:
-    scan = lz.scan_text(path, b'"')
-    if scan.records == 0:
-        raise FileRejected("the file holds no header and no rows", "empty")
-    delivered = _header(contract, scan)
-    check_columns(contract, delivered)
-    rows_in = scan.records - 1
-    if rows_in == 0:
-        raise FileRejected("the file holds a header but no data rows", "empty")
-    columns = ", ".join(f"{quote_literal(d)}: 'VARCHAR'" for d in delivered)
+def _positional(delivered: list[str]) -> list[str]:
+    """SQL names for delivered columns by position, so no delivered name (``rowid``, say)
+    can shadow a name the loader uses."""
+    return [f"_c{i}" for i in range(1, len(delivered) + 1)]
 
-    def source(rejects: str) -> str:
-        return (
+
+def _alongside(
+    path: Path, hashing: bool, check: Callable[[], T], work: Callable[[], U]
+) -> tuple[str | None, T, U]:
+    """Hashes the file (when ``hashing``) and runs an independent check on another thread
+    while ``work`` runs on this one; returns the hash, the check's and the work's results.
+
+    The landing checks (hashing, counting rows, encoding) need no database and DuckDB's
+    readers leave a core idle for part of their work, so the two overlap. A problem the check
+    finds is raised first, even when ``work`` failed too: it explains the failure in a
+    department's terms.
+    """
+
+    def checks() -> tuple[str | None, T]:
+        return (lz.file_sha256(path) if hashing else None), check()
+
+    future = _CHECKS.submit(checks)
+    try:
+        result = work()
+    except BaseException:
+        future.result()
+        raise
+    sha, checked = future.result()
+    return sha, checked, result
+
+
+def _stage_csv(con, contract: Contract, path: Path, hashing: bool) -> _Staged:
+    header = lz.first_record(path, b'"')
+    rows, rejects = _temp_name("rows"), _temp_name("rejects")
+    _temporaries().append(rejects + "_scan")
+
+    def read() -> tuple[list[str], list[str], list[tuple]]:
+        if not header:
+            raise FileRejected("the file holds no header and no rows", "empty")
+        delivered = _header(contract, header)
+        check_columns(contract, delivered)
+        names = _positional(delivered)
+        columns = ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in names)
+        source = (
             f"read_csv({quote_literal(str(path))}, header = true, auto_detect = false, "
             f"columns = {{{columns}}}, delim = {quote_literal(contract.delimiter)}, "
             "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-            "parallel = true, encoding = 'utf-8', max_line_size = 4194304, store_rejects = true, "
-            f"rejects_table = '{rejects}', rejects_scan = '{rejects}_scan')"
+            "parallel = true, encoding = 'utf-8', max_line_size = 4194304, "
+            f"store_rejects = true, rejects_table = '{rejects}', "
+            f"rejects_scan = '{rejects}_scan')"
         )
+        # In file order, a temporary table's row id is the row's position among the rows
+        # parsed.
+        with _insertion_order(con, preserve=True):
+            con.execute(f"create temp table {rows} as select * from {source}")
+        malformed = con.execute(
+            f"select line_byte_position, first(error_type::varchar), first(column_name), "
+            f"first(error_message), first(csv_line) from temp.{rejects} "
+            "group by line_byte_position order by line_byte_position"
+        ).fetchall()
+        return delivered, names, malformed
 
-    exprs = _column_exprs(contract, delivered)
-    rejects = _temp_name("rejects")
-    _TEMPORARIES.append(rejects + "_scan")
-    relation = f"(select row_number() over () as _ord, * from {source(rejects)})"
-    loaded, rules = _insert_rows(con, batch, relation, exprs)
-    malformed = con.execute(
-        f"select line_byte_position, first(error_type::varchar), first(column_name), "
-        f"first(error_message), first(csv_line) from temp.{rejects} "
-        "group by line_byte_position order by line_byte_position"
-    ).fetchall()
+    sha, scan, (delivered, names, malformed) = _alongside(
+        path, hashing, lambda: lz.scan_text(path, b'"'), read
+    )
+    if scan.header != header:
+        raise FileRejected("the header is longer than 4 MiB", "unreadable")
+    rows_in = scan.records - 1
+    if rows_in == 0:
+        raise FileRejected("the file holds a header but no data rows", "empty")
     if malformed and not scan.ends_with_newline and malformed[-1][0] >= scan.record_starts[-1]:
         raise FileRejected(
             f"the last row is cut short ({malformed[-1][3]}); the file looks truncated",
             "truncated",
         )
-    if loaded + len(malformed) < rows_in:
-        second = _temp_name("rejects")
-        _TEMPORARIES.append(second + "_scan")
-        relation = f"(select row_number() over () as _ord, * from {source(second)})"
-        _quarantine_broken(con, batch, relation, exprs, rules)
-    if malformed:
-        _quarantine_malformed(con, batch, scan, malformed)
-    return rows_in, loaded, _quarantined_rows(con, batch)
+    delivered_name = dict(zip(names, delivered, strict=True))
+    malformed = [(m[0], m[1], delivered_name.get(m[2], m[2]), m[3], m[4]) for m in malformed]
+    return _Staged(
+        rows_in,
+        f"(select rowid + 1 as _ord, * from temp.{rows})",
+        _column_exprs(contract, delivered, names=names),
+        len(malformed),
+        (lambda c, b: _quarantine_malformed(c, b, scan, malformed)) if malformed else None,
+        sha,
+    )
 
 
 def _quarantine_malformed(con, batch: _Batch, scan: lz.TextScan, malformed: list[tuple]) -> None:
@@ -606,31 +790,37 @@ def _quarantine_malformed(con, batch: _Batch, scan: lz.TextScan, malformed: list
     )
 
 
-def _load_ndjson(con, contract: Contract, path: Path, batch: _Batch) -> tuple[int, int, int]:
-    scan = lz.scan_text(path, None)
-    rows_in = scan.records
-    if rows_in == 0:
-        raise FileRejected("the file holds no records", "empty")
+def _stage_ndjson(con, contract: Contract, path: Path, hashing: bool) -> _Staged:
     lines = _temp_name("lines")
-    con.execute(
-        f"create temp table {lines} as select * from ("
-        "select row_number() over () as _ord, json, "
-        # A line is a record when it is valid JSON starting with '{' (an object): cheaper
-        # than parsing it a second time for its type.
-        "coalesce(json_valid(json) and regexp_matches(json, '^\\s*\\{'), false) as _ok "
-        f"from read_csv({quote_literal(str(path))}, columns = {{'json': 'VARCHAR'}}, "
-        "header = false, delim = '\x1f', quote = '', escape = '', auto_detect = false, "
-        "strict_mode = false, max_line_size = 4194304)) where json is not null"
-    )
-    keys = [
-        r[0]
-        for r in con.execute(
-            f"select distinct unnest(case when _ok then json_keys(json) end) from temp.{lines} "
-            "order by 1"
-        ).fetchall()
-    ]
-    if not keys:
-        raise FileRejected("no line of the file is a JSON object", "unreadable")
+
+    def read() -> list[str]:
+        # In file order, a temporary table's row id is the line's position in the file.
+        with _insertion_order(con, preserve=True):
+            con.execute(
+                f"create temp table {lines} as select json, "
+                # A line is a record when it is valid JSON starting with '{' (an object):
+                # cheaper than parsing it a second time for its type.
+                "coalesce(json_valid(json) and regexp_matches(json, '^\\s*\\{'), false) as _ok "
+                f"from read_csv({quote_literal(str(path))}, columns = {{'json': 'VARCHAR'}}, "
+                "header = false, delim = '\x1f', quote = '', escape = '', auto_detect = false, "
+                "strict_mode = false, max_line_size = 4194304)"
+            )
+        keys = [
+            r[0]
+            for r in con.execute(
+                "select distinct unnest(case when _ok then json_keys(json) end) "
+                f"from temp.{lines} order by 1"
+            ).fetchall()
+        ]
+        if not keys:
+            lines_read = con.execute(f"select count(json) from temp.{lines}").fetchone()[0]
+            if not lines_read:
+                raise FileRejected("the file holds no records", "empty")
+            raise FileRejected("no line of the file is a JSON object", "unreadable")
+        return keys
+
+    sha, scan, keys = _alongside(path, hashing, lambda: lz.scan_text(path, None), read)
+    rows_in = scan.records
     check_columns(contract, keys)
     present = set(keys)
     wanted = [c for c in contract.columns if c.physical_name in present]
@@ -645,22 +835,26 @@ def _load_ndjson(con, contract: Contract, path: Path, batch: _Batch) -> tuple[in
         c.name: f"_v[{position[c.name]}]" if c.name in position else "cast(null as varchar)"
         for c in contract.columns
     }
-    relation = (
-        f"(select _ord, json, case when _ok then json_extract_string(json, [{paths}]) end "
-        f"as _v from temp.{lines} where _ok)"
-    )
-    loaded, rules = _insert_rows(con, batch, relation, exprs)
-    if loaded < rows_in:
-        _quarantine_broken(con, batch, relation, exprs, rules)
+
+    def record_malformed(con, batch: _Batch) -> None:
         con.execute(
-            f"insert into {batch.quarantine} select {', '.join(batch.lineage('_ord'))}, "
+            f"insert into {batch.quarantine} select {', '.join(batch.lineage('rowid + 1'))}, "
             "null, 'malformed_json', 'not a JSON object', null, json "
-            f"from temp.{lines} where not _ok"
+            f"from temp.{lines} where not _ok and json is not null"
         )
-    return rows_in, loaded, _quarantined_rows(con, batch)
+
+    return _Staged(
+        rows_in,
+        f"(select rowid + 1 as _ord, json from temp.{lines} where _ok)",
+        exprs,
+        0,
+        record_malformed,
+        sha,
+        f"json_extract_string(json, [{paths}]) as _v",
+    )
 
 
-def _load_parquet(con, contract: Contract, path: Path, batch: _Batch) -> tuple[int, int, int]:
+def _stage_parquet(con, contract: Contract, path: Path, hashing: bool) -> _Staged:
     rows_in, delivered = lz.check_parquet(path)
     check_columns(contract, delivered)
     if rows_in == 0:
@@ -669,40 +863,42 @@ def _load_parquet(con, contract: Contract, path: Path, batch: _Batch) -> tuple[i
         f"(select file_row_number + 1 as _ord, * exclude (file_row_number) "
         f"from read_parquet({quote_literal(str(path))}, file_row_number = true))"
     )
-    exprs = _column_exprs(contract, delivered)
-    loaded, rules = _insert_rows(con, batch, relation, exprs)
-    if loaded < rows_in:
-        _quarantine_broken(con, batch, relation, exprs, rules)
-    return rows_in, loaded, _quarantined_rows(con, batch)
+    return _Staged(rows_in, relation, _column_exprs(contract, delivered))
 
 
-def _load_xlsx(con, contract: Contract, path: Path, batch: _Batch) -> tuple[int, int, int]:
+def _stage_xlsx(con, contract: Contract, path: Path, hashing: bool) -> _Staged:
     import fastexcel
 
-    rows_in = lz.check_xlsx(path) - 1
-    try:
-        reader = fastexcel.read_excel(str(path))
-        table = reader.load_sheet(0, dtypes="string").to_arrow()
-    except Exception as exc:
-        raise FileRejected(f"the workbook cannot be read: {exc}", "corrupt") from exc
+    lz.check_xlsx_bounds(path)
+
+    def read():
+        try:
+            return fastexcel.read_excel(str(path)).load_sheet(0, dtypes="string").to_arrow()
+        except Exception as exc:
+            raise FileRejected(f"the workbook cannot be read: {exc}", "corrupt") from exc
+
+    sha, sheet_rows, table = _alongside(path, hashing, lambda: lz.check_xlsx(path), read)
+    rows_in = sheet_rows - 1
     delivered = list(table.column_names)
     check_columns(contract, delivered)
     if rows_in <= 0:
         raise FileRejected("the sheet holds a header but no data rows", "empty")
-    name = _temp_name("sheet")
-    con.register(name, table)
+    names = _positional(delivered)
+    ordinals = _int64_array(np.arange(1, table.num_rows + 1, dtype=np.int64))
+    table = table.rename_columns(names).append_column("_ord", ordinals)
+    sheet = _temp_name("arrow_sheet")
+    con.register(sheet, table)
     # Blank rows inside a sheet are not records (the XML count skips them too).
-    relation = (
-        f"(select * exclude (_any) from (select row_number() over () as _ord, *, "
-        f"coalesce(*columns(*)) as _any from {name}) where _any is not null)"
-    )
+    relation = f"(select * from {sheet} where coalesce({', '.join(names)}) is not null)"
 
     def keep_date(expr: str) -> str:
-        # Excel date cells come through as 'yyyy-mm-dd 00:00:00'; keep the date.
-        return f"regexp_replace({expr}, '^(\\d{{4}}-\\d{{2}}-\\d{{2}}) 00:00:00$', '\\1')"
+        # Excel date cells come through as 'yyyy-mm-dd 00:00:00'; keep the date. The length
+        # and suffix tests are cheap and leave the regular expression to those few values.
+        return (
+            f"case when length({expr}) = 19 and suffix({expr}, ' 00:00:00') "
+            f"and regexp_full_match(left({expr}, 10), '\\d{{4}}-\\d{{2}}-\\d{{2}}') "
+            f"then left({expr}, 10) else {expr} end"
+        )
 
-    exprs = _column_exprs(contract, delivered, keep_date)
-    loaded, rules = _insert_rows(con, batch, relation, exprs)
-    if loaded < rows_in:
-        _quarantine_broken(con, batch, relation, exprs, rules)
-    return rows_in, loaded, _quarantined_rows(con, batch)
+    exprs = _column_exprs(contract, delivered, keep_date, names)
+    return _Staged(rows_in, relation, exprs, sha256=sha)

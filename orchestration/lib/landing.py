@@ -219,6 +219,30 @@ def scan_text(path: Path, quote: bytes | None, max_rows: int = MAX_ROWS) -> Text
     return TextScan(starts, header.rstrip(b"\r"), ends_with_newline)
 
 
+def first_record(path: Path, quote: bytes | None, limit: int = 4 * 1024 * 1024) -> bytes:
+    """The first non-blank record of a text file (a CSV header), without its line ending.
+
+    Records end as in :func:`scan_text` (a line feed outside quotes), so this is the header
+    :func:`scan_text` reports, read from the start of the file alone so that the file can be
+    parsed while the full scan runs. Reads at most ``limit`` bytes; a longer first record is
+    returned cut at the limit (the full scan then disagrees and the file is refused).
+    """
+    with path.open("rb") as handle:
+        head = handle.read(limit)
+    data = np.frombuffer(head, dtype=np.uint8)
+    newlines = np.flatnonzero(data == 10)
+    if quote is not None:
+        quote_pos = np.flatnonzero(data == quote[0])
+        newlines = newlines[(np.searchsorted(quote_pos, newlines) & 1) == 0]
+    start = 0
+    for end in [*newlines.tolist(), len(head)]:
+        record = head[start:end].rstrip(b"\r")
+        if record:
+            return record
+        start = end + 1
+    return b""
+
+
 def _read_range(path: Path, start: int, end: int) -> bytes:
     with path.open("rb") as handle:
         handle.seek(int(start))
@@ -287,6 +311,35 @@ def _rows_with_values(sheet: bytes) -> int:
     return int(owner.size and np.count_nonzero(np.diff(owner)) + 1)
 
 
+def _check_zip_bounds(book: zipfile.ZipFile) -> None:
+    infos = book.infolist()
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos) or 1
+    if total > MAX_UNCOMPRESSED_BYTES or (
+        total > 64 * 1024**2 and total / packed > MAX_COMPRESSION_RATIO
+    ):
+        raise FileProblem(
+            "too_large", f"decompresses to {total:,} bytes (ratio {total / packed:.0f}:1)"
+        )
+
+
+def check_xlsx_bounds(path: Path) -> None:
+    """Refuses an xlsx workbook that is not a zip or would decompress beyond bounds (a bomb).
+
+    Reads only the zip's directory, so it is cheap enough to run before any reader opens it.
+
+    Raises:
+        FileProblem: Not a zip workbook, or a decompression bomb.
+    """
+    try:
+        with zipfile.ZipFile(path) as book:
+            _check_zip_bounds(book)
+    except FileProblem:
+        raise
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FileProblem("corrupt", f"is not a readable xlsx workbook ({exc})") from exc
+
+
 def check_xlsx(path: Path, max_rows: int = MAX_ROWS) -> int:
     """Counts the non-empty rows of an xlsx workbook's first sheet from its XML, bounded.
 
@@ -297,15 +350,7 @@ def check_xlsx(path: Path, max_rows: int = MAX_ROWS) -> int:
     """
     try:
         with zipfile.ZipFile(path) as book:
-            infos = book.infolist()
-            total = sum(i.file_size for i in infos)
-            packed = sum(i.compress_size for i in infos) or 1
-            if total > MAX_UNCOMPRESSED_BYTES or (
-                total > 64 * 1024**2 and total / packed > MAX_COMPRESSION_RATIO
-            ):
-                raise FileProblem(
-                    "too_large", f"decompresses to {total:,} bytes (ratio {total / packed:.0f}:1)"
-                )
+            _check_zip_bounds(book)
             workbook = book.read("xl/workbook.xml")
             rels = book.read("xl/_rels/workbook.xml.rels")
             sheet_id = _SHEET.search(workbook).group(1)

@@ -21,33 +21,44 @@ class StandardAttribute:
             pseudonymised in staging and never leaves staging in clear).
         person_attribute: True when the attribute describes the record's subject and feeds
             person linkage.
+        repeats_rarely: True when values seldom repeat from one record to the next
+            (identifiers, amounts, address lines). Dictionary compression finds little to
+            share in such text and analysing it is the slowest part of writing a raw table, so
+            raw tables store these columns with zstd: measured at 1,000,000 citizens, ingest
+            is about 8% faster and the raw tables about 28% larger.
     """
 
     name: str
     description: str
     direct_identifier: bool = False
     person_attribute: bool = False
+    repeats_rarely: bool = False
 
 
 _ATTRIBUTES = [
-    StandardAttribute("record.id", "The source system's identifier of the record."),
+    StandardAttribute(
+        "record.id", "The source system's identifier of the record.", repeats_rarely=True
+    ),
     StandardAttribute(
         "person.nino",
         "National Insurance number, upper case without spaces, HMRC format validated.",
         direct_identifier=True,
         person_attribute=True,
+        repeats_rarely=True,
     ),
     StandardAttribute(
         "person.nhs_number",
         "NHS number, ten digits with a valid modulus-11 check digit.",
         direct_identifier=True,
         person_attribute=True,
+        repeats_rarely=True,
     ),
     StandardAttribute(
         "person.pupil_number",
         "Unique Pupil Number (UPN).",
         direct_identifier=True,
         person_attribute=True,
+        repeats_rarely=True,
     ),
     StandardAttribute(
         "person.given_name", "Given name, normalised for matching.", True, person_attribute=True
@@ -66,14 +77,30 @@ _ATTRIBUTES = [
     StandardAttribute(
         "related_person.family_name", "Family name of a related person (parent or carer).", True
     ),
-    StandardAttribute("address.line", "First line of an address.", True, person_attribute=True),
-    StandardAttribute("address.text", "A whole address as free text.", True),
     StandardAttribute(
-        "address.postcode", "UK postcode, upper case with one space.", person_attribute=True
+        "address.line",
+        "First line of an address.",
+        True,
+        person_attribute=True,
+        repeats_rarely=True,
     ),
-    StandardAttribute("property.uprn", "Unique Property Reference Number.", person_attribute=True),
+    StandardAttribute("address.text", "A whole address as free text.", True, repeats_rarely=True),
+    StandardAttribute(
+        "address.postcode",
+        "UK postcode, upper case with one space.",
+        person_attribute=True,
+        repeats_rarely=True,
+    ),
+    StandardAttribute(
+        "property.uprn",
+        "Unique Property Reference Number.",
+        person_attribute=True,
+        repeats_rarely=True,
+    ),
     StandardAttribute("geography.local_authority", "Local authority GSS code."),
-    StandardAttribute("money.gbp", "An amount in pounds sterling as a decimal."),
+    StandardAttribute(
+        "money.gbp", "An amount in pounds sterling as a decimal.", repeats_rarely=True
+    ),
     StandardAttribute("time.date", "A calendar date."),
     StandardAttribute("time.tax_year", "A UK tax year, yyyy-yy."),
     StandardAttribute("code.benefit_type", "DWP benefit type code."),
@@ -83,10 +110,12 @@ _ATTRIBUTES = [
     StandardAttribute("code.council_tax_band", "Council tax valuation band A-H."),
     StandardAttribute("flag.yes_no", "A Y/N flag as a boolean."),
     StandardAttribute("flag.true_false", "A true/false flag as a boolean."),
-    StandardAttribute("organisation.paye_reference", "Employer PAYE reference."),
+    StandardAttribute(
+        "organisation.paye_reference", "Employer PAYE reference.", repeats_rarely=True
+    ),
     StandardAttribute("organisation.gp_practice", "ODS code of a GP practice."),
     StandardAttribute("organisation.school_urn", "URN of a school."),
-    StandardAttribute("measure.number", "A numeric measure."),
+    StandardAttribute("measure.number", "A numeric measure.", repeats_rarely=True),
 ]
 
 STANDARD_ATTRIBUTES: dict[str, StandardAttribute] = {a.name: a for a in _ATTRIBUTES}
