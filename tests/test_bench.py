@@ -17,6 +17,8 @@ def test_benchmark_smoke_run_measures_every_stage_against_its_floor(tmp_path):
         "code location load",
         "generate",
         "ingest",
+        "ingest per file, clean",
+        "ingest per file, 1% bad rows",
         "dbt build",
         "validation (GX)",
         "linkage (train + link)",
@@ -27,12 +29,25 @@ def test_benchmark_smoke_run_measures_every_stage_against_its_floor(tmp_path):
         "re-run after 1% new deliveries",
     }
     assert expected <= set(by_stage), set(by_stage)
-    for stage in ("ingest", "dbt build", "validation (GX)", "end-to-end"):
+    for stage in (
+        "ingest",
+        "ingest per file, clean",
+        "ingest per file, 1% bad rows",
+        "dbt build",
+        "validation (GX)",
+        "end-to-end",
+    ):
         r = by_stage[stage]
         assert r.seconds > 0 and r.floor_seconds and r.floor_seconds > 0, stage
         assert r.ratio and r.ratio > 0, stage
         assert r.rows > 0 and r.peak_rss_mb > 0, stage
     assert by_stage["re-run after 1% new deliveries"].rows > 0
+    clean, bad = by_stage["ingest per file, clean"], by_stage["ingest per file, 1% bad rows"]
+    assert clean.detail["rows_quarantined"] < bad.detail["rows_quarantined"]
+    # 1% of the CSV, NDJSON and Parquet rows break a type rule, and each is quarantined.
+    assert bad.detail["rows_quarantined"] >= 0.008 * sum(
+        t["rows"] for t in bad.detail["datasets"] if not t["dataset"].startswith("council")
+    )
     # Nothing new was delivered between the two runs, so nothing is rebuilt.
     assert "nothing rebuilt" in by_stage["no-change re-run"].note
     assert by_stage["no-change re-run"].seconds < by_stage["end-to-end"].seconds

@@ -4,7 +4,9 @@ Each stage runs in a child process (``orchestration.bench.worker``); its wall ti
 from the parent and its peak RSS from ``os.wait4`` (the child and the processes it waited
 for, e.g. dbt). Floors are measured in the same run on the same files:
 
-- ingest: DuckDB reading the same landing files into tables with its own readers;
+- ingest: DuckDB reading the same landing files into tables with its own readers (for the
+  pipeline's ingest steps, and for contract-enforced ingest file by file, clean and with 1%
+  of rows broken);
 - dbt build: the SQL dbt executed (``target/run``) run directly in one DuckDB connection;
 - end-to-end: the sum of the floors.
 
@@ -254,6 +256,28 @@ def run_benchmark(
                 note=f"process wall {seconds:.1f} s incl. start-up and raw checks",
             )
         )
+
+        for stage, label in (
+            ("ingest-files", "ingest per file, clean"),
+            ("ingest-files-bad", "ingest per file, 1% bad rows"),
+        ):
+            _, files_rss, files_out = run_stage(stage, data_dir)
+            d = files_out["detail"]
+            slowest = max(d["datasets"], key=lambda t: t["ours_seconds"] / t["duckdb_seconds"])
+            results.append(
+                StageResult(
+                    label,
+                    citizens,
+                    d["ours_seconds"],
+                    files_out["rows"],
+                    files_rss,
+                    d["duckdb_seconds"],
+                    note=f"median of 3; {d['rows_quarantined']:,} rows quarantined; "
+                    f"highest ratio {slowest['dataset']} "
+                    f"{slowest['ours_seconds'] / slowest['duckdb_seconds']:.2f}x",
+                    detail=d,
+                )
+            )
 
         seconds, rss, out = run_stage("transform", data_dir)
         steps = _step_totals(out["detail"]["steps"])

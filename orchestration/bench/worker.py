@@ -9,6 +9,7 @@ peak RSS from ``wait4``.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -195,6 +196,24 @@ def main(stage: str, result_file: str) -> None:
         measured = measure_linkage(settings.data_dir)
         detail = asdict(measured) if is_dataclass(measured) else dict(measured)
         rows = int(detail.get("records") or 0)
+    elif stage in ("ingest-files", "ingest-files-bad"):
+        from dataclasses import asdict
+
+        from orchestration.lib.ingest_bench import bench_ingest, with_bad_rows
+
+        landing = settings.landing_dir
+        if stage == "ingest-files-bad":
+            landing = with_bad_rows(landing, settings.data_dir / "bench_landing_bad", share=0.01)
+        result = bench_ingest(landing, settings.data_dir / "bench_ingest", repeats=3)
+        shutil.rmtree(settings.data_dir / "bench_ingest", ignore_errors=True)
+        shutil.rmtree(settings.data_dir / "bench_landing_bad", ignore_errors=True)
+        rows = sum(t.rows for t in result.timings)
+        detail = {
+            "ours_seconds": result.ours_seconds,
+            "duckdb_seconds": result.duckdb_seconds,
+            "rows_quarantined": sum(t.rows_quarantined for t in result.timings),
+            "datasets": [asdict(t) for t in result.timings],
+        }
     elif stage == "ingest-floor":
         rows = ingest_floor(settings.landing_dir, settings.data_dir / "floor_ingest.duckdb")
     elif stage == "dbt-floor":
