@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import multiprocessing.util
 import os
 import sys
 import time
@@ -291,7 +293,9 @@ def main() -> None:
     """Entry point of the ``commonground`` command and ``python -m orchestration.cli``.
 
     Exits without interpreter finalisation: once GX and DuckDB's bindings have run, Python's
-    teardown makes nanobind print pages of spurious "leaked instance" warnings.
+    teardown makes nanobind print pages of spurious "leaked instance" warnings. The one part
+    of that teardown that matters is run first: multiprocessing's exit hook releases the
+    semaphores dbt's adapter made (else its resource tracker warns of leaked semaphores).
     """
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     code = 0
@@ -300,6 +304,8 @@ def main() -> None:
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
+        with contextlib.suppress(Exception):
+            multiprocessing.util._exit_function()
         sys.stdout.flush()
         sys.stderr.flush()
     os._exit(code)
