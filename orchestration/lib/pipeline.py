@@ -183,7 +183,7 @@ def run_everything(log_level: str = "WARNING", force: bool = False) -> RunSummar
     from orchestration.settings import get_settings
 
     settings = get_settings()
-    ensure_manifest(force=True)
+    ensure_manifest()
     definitions = defs()
     job = definitions.resolve_job_def(JOB_NAME)
     graph = definitions.resolve_asset_graph()

@@ -1,5 +1,6 @@
 """dbt assets: staging, intermediate, conformed and mart models, with dbt tests as checks."""
 
+import hashlib
 import os
 import shutil
 import time
@@ -77,15 +78,53 @@ class CommonGroundTranslator(DagsterDbtTranslator):
         return {**super().get_tags(dbt_resource_props), "layer": layer_of(dbt_resource_props)}
 
 
+PARSE_STAMP = "commonground_parse_inputs.sha256"
+# Folders of the dbt project that dbt writes, not reads.
+_DBT_OUTPUT_FOLDERS = {"target", "logs", "dbt_packages"}
+
+
+def parse_inputs_digest() -> str:
+    """SHA-256 of what ``dbt parse`` reads: the project's files (models, macros, seeds, tests,
+    ``dbt_project.yml``, the profile), dbt's version and the environment the profile reads."""
+    from dbt.version import __version__ as dbt_version
+
+    from orchestration.project import DBT_PROJECT_DIR
+
+    digest = hashlib.sha256(dbt_version.encode())
+    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+        relative = path.relative_to(DBT_PROJECT_DIR)
+        if relative.parts[0] in _DBT_OUTPUT_FOLDERS or not path.is_file():
+            continue
+        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    for name, value in sorted(get_settings().dbt_env().items()):
+        digest.update(f"{name}={value}\0".encode())
+    return digest.hexdigest()
+
+
 def ensure_manifest(force: bool = False) -> None:
-    """Runs ``dbt parse`` when the manifest is missing (fresh clone, CI, tests) or on demand."""
+    """Runs ``dbt parse`` unless the manifest is up to date with the project (or ``force``).
+
+    The manifest is up to date when it exists and was parsed from the same inputs
+    (:func:`parse_inputs_digest`, recorded beside it): a fresh clone, CI, a test's own target
+    folder or any edit under ``dbt_project/`` parses again; a run with nothing changed skips
+    dbt's start-up and parse (about 5 s).
+    """
     project = dbt_project()
-    if force or not project.manifest_path.exists():
-        dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
-        # Parse with the environment the builds use, so they can reuse dbt's partial parse
-        # instead of parsing the whole project again in every step.
-        os.environ.update(get_settings().dbt_env())
-        dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    stamp = Path(project.target_path) / PARSE_STAMP
+    digest = parse_inputs_digest()
+    if (
+        not force
+        and project.manifest_path.exists()
+        and stamp.exists()
+        and stamp.read_text(encoding="utf-8").strip() == digest
+    ):
+        return
+    dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+    # Parse with the environment the builds use, so they can reuse dbt's partial parse
+    # instead of parsing the whole project again in every step.
+    os.environ.update(get_settings().dbt_env())
+    dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    stamp.write_text(digest + "\n", encoding="utf-8")
 
 
 KEEP_INVOCATIONS = 20
