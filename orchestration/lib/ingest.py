@@ -269,14 +269,15 @@ def ingest_file(
                 raise
         finally:
             _drop_temporaries(con)
-    except (FileRejected, lz.FileProblem) as exc:
-        sha = sha or lz.file_sha256(path)
-        return _reject(con, contract, rel, sha, run_id, loaded_at, exc.reason, str(exc))
-    except duckdb.Error as exc:
-        sha = sha or lz.file_sha256(path)
-        return _reject(
-            con, contract, rel, sha, run_id, loaded_at, "unreadable", _duckdb_message(exc)
+    except (FileRejected, lz.FileProblem, duckdb.Error) as exc:
+        reason, message = (
+            ("unreadable", _duckdb_message(exc))
+            if isinstance(exc, duckdb.Error)
+            else (exc.reason, str(exc))
         )
+        # A file rejected before it was read has not been hashed yet.
+        sha = sha or lz.file_sha256(path)
+        return _reject(con, contract, rel, sha, run_id, loaded_at, reason, message)
     return outcome
 
 

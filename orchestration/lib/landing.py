@@ -133,6 +133,22 @@ class TextScan:
         return int(self.record_starts.size)
 
 
+def _record_ends(block: bytes, quote: bytes | None, quotes_before: int) -> tuple[np.ndarray, int]:
+    """Offsets in ``block`` of the line feeds that end a record, and the quotes it holds.
+
+    A line feed ends a record unless it is inside quotes: ``quote`` doubles to escape itself,
+    so the parity of the quotes before it (``quotes_before`` of them in earlier blocks) tells.
+    With no ``quote`` (NDJSON) every line feed ends a record.
+    """
+    data = np.frombuffer(block, dtype=np.uint8)
+    newlines = np.flatnonzero(data == 10)
+    if quote is None:
+        return newlines, 0
+    quote_pos = np.flatnonzero(data == quote[0])
+    parity = (quotes_before + np.searchsorted(quote_pos, newlines)) & 1
+    return newlines[parity == 0], int(quote_pos.size)
+
+
 def scan_text(path: Path, quote: bytes | None, max_rows: int = MAX_ROWS) -> TextScan:
     """Checks encoding and counts records of a text file without a CSV or JSON parser.
 
@@ -178,13 +194,8 @@ def scan_text(path: Path, quote: bytes | None, max_rows: int = MAX_ROWS) -> Text
                     f"is not UTF-8 (invalid byte 0x{block[exc.start]:02x} at byte "
                     f"{offset + exc.start:,}; Latin-1 or Windows-1252?); save it as UTF-8",
                 ) from exc
-            data = np.frombuffer(block, dtype=np.uint8)
-            newlines = np.flatnonzero(data == 10)
-            if quote is not None:
-                quote_pos = np.flatnonzero(data == quote[0])
-                parity = (quotes_before + np.searchsorted(quote_pos, newlines)) & 1
-                newlines = newlines[parity == 0]
-                quotes_before += quote_pos.size
+            newlines, quotes = _record_ends(block, quote, quotes_before)
+            quotes_before += quotes
             terminators.append(newlines + offset)
             offset += len(block)
             last_byte = block[-1:]
@@ -229,11 +240,7 @@ def first_record(path: Path, quote: bytes | None, limit: int = 4 * 1024 * 1024) 
     """
     with path.open("rb") as handle:
         head = handle.read(limit)
-    data = np.frombuffer(head, dtype=np.uint8)
-    newlines = np.flatnonzero(data == 10)
-    if quote is not None:
-        quote_pos = np.flatnonzero(data == quote[0])
-        newlines = newlines[(np.searchsorted(quote_pos, newlines) & 1) == 0]
+    newlines, _ = _record_ends(head, quote, 0)
     start = 0
     for end in [*newlines.tolist(), len(head)]:
         record = head[start:end].rstrip(b"\r")

@@ -159,7 +159,7 @@ def defs() -> dg.Definitions:
     """The dbt project as assets, downstream of the ingest assets."""
     project = dbt_project()
     # Under `dagster dev` re-parse on every load so model edits show up; elsewhere parse
-    # only when the manifest is missing.
+    # only when something dbt parses has changed.
     ensure_manifest(force=project.preparer.using_dagster_dev())
     translator = CommonGroundTranslator(load_contracts())
 
