@@ -1,37 +1,145 @@
-"""Paths of the repository's parts and the dbt project handle."""
+"""Paths of the repository's parts, the one dbt project handle and its parse cache."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from orchestration.settings import REPO_ROOT, get_settings
+
+if TYPE_CHECKING:
+    from dagster_dbt import DbtProject
+
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 CONTRACTS_DIR = REPO_ROOT / "expectations" / "contracts"
 SUITES_DIR = REPO_ROOT / "expectations" / "suites"
 AGREEMENTS_DIR = REPO_ROOT / "expectations" / "agreements"
 
+PARSE_STAMP = "commonground_parse_inputs.sha256"
+"""File beside the manifest holding the digest of what the manifest was parsed from."""
 
-def dbt_project():
-    """The dbt project as Dagster sees it (built on demand, never at import).
+KEEP_INVOCATIONS = 20
+"""How many per-step dbt target folders to keep."""
+
+# Folders of the dbt project that dbt writes, not reads.
+_DBT_OUTPUT_FOLDERS = {"target", "logs", "dbt_packages"}
+
+
+def dbt_project() -> DbtProject:
+    """The dbt project as Dagster sees it (built on demand, never at import; one per target).
 
     Its target folder (manifest, compiled SQL) is ``dbt_project/target`` unless
     ``COMMONGROUND_DBT_TARGET_DIR`` names another, so that test runs never share one.
     """
+    return _dbt_project(get_settings().dbt_target_dir)
+
+
+@functools.cache
+def _dbt_project(target_dir: Path) -> DbtProject:
+    # dagster_dbt imports dbt's adapters: deferred so that importing this module stays cheap.
     from dagster_dbt import DbtProject
 
-    from orchestration.settings import get_settings
-
     return DbtProject(
-        project_dir=DBT_PROJECT_DIR,
-        profiles_dir=DBT_PROJECT_DIR,
-        target_path=get_settings().dbt_target_dir,
+        project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=target_dir
     )
 
 
 def dbt_executable() -> str:
     """The dbt executable installed beside the running Python (works without an activated venv)."""
-    import shutil
-    import sys
-
     beside = Path(sys.executable).parent / "dbt"
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+@contextlib.contextmanager
+def dbt_environment() -> Iterator[None]:
+    """The environment the dbt profile reads, set only while a dbt command starts.
+
+    dagster-dbt hands dbt a copy of ``os.environ`` when the command starts; the variables
+    (the pseudonymisation key among them) are removed again afterwards, so no other
+    subprocess of the pipeline inherits them.
+    """
+    wanted = get_settings().dbt_env()
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def parse_inputs_digest() -> str:
+    """SHA-256 of what ``dbt parse`` reads: the project's files (models, macros, seeds, tests,
+    ``dbt_project.yml``, the profile), dbt's version and the environment the profile reads."""
+    from dbt.version import __version__ as dbt_version  # dbt is slow to import; only here.
+
+    digest = hashlib.sha256(dbt_version.encode())
+    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+        relative = path.relative_to(DBT_PROJECT_DIR)
+        if relative.parts[0] in _DBT_OUTPUT_FOLDERS or not path.is_file():
+            continue
+        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    for name, value in sorted(get_settings().dbt_env().items()):
+        digest.update(f"{name}={value}\0".encode())
+    return digest.hexdigest()
+
+
+def ensure_manifest(force: bool = False) -> Path:
+    """Runs ``dbt parse`` unless the manifest is up to date with the project (or ``force``).
+
+    The manifest is up to date when it exists and was parsed from the same inputs
+    (:func:`parse_inputs_digest`, recorded beside it): a fresh clone, CI, a test's own target
+    folder or any edit under ``dbt_project/`` parses again; a run with nothing changed skips
+    dbt's start-up and parse (about 5 s).
+
+    Returns:
+        The manifest's path.
+    """
+    from dagster_dbt import DbtCliResource  # deferred with dbt itself (see _dbt_project)
+
+    project = dbt_project()
+    stamp = Path(project.target_path) / PARSE_STAMP
+    digest = parse_inputs_digest()
+    if (
+        not force
+        and project.manifest_path.exists()
+        and stamp.exists()
+        and stamp.read_text(encoding="utf-8").strip() == digest
+    ):
+        return project.manifest_path
+    dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+    # Parse with the environment the builds use, so they can reuse dbt's partial parse
+    # instead of parsing the whole project again in every step.
+    with dbt_environment():
+        invocation = dbt.cli(["parse", "--quiet"], target_path=project.target_path)
+    invocation.wait()
+    stamp.write_text(digest + "\n", encoding="utf-8")
+    return project.manifest_path
+
+
+def invocation_target(name: str, run_id: str) -> Path:
+    """A fresh dbt target folder for one build step, under the configured target folder.
+
+    Older step folders beyond the newest ``KEEP_INVOCATIONS`` are removed, so the target
+    folder does not grow with every run.
+    """
+    root = get_settings().dbt_target_dir
+    root.mkdir(parents=True, exist_ok=True)
+    previous = sorted(
+        (p for p in root.iterdir() if p.is_dir() and p.name.startswith("dbt_")),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in previous[: max(0, len(previous) - KEEP_INVOCATIONS + 1)]:
+        shutil.rmtree(old, ignore_errors=True)
+    return root / f"{name}-{run_id[:8]}-{time.time_ns() % 10**9:09d}"

@@ -41,6 +41,8 @@ class Settings:
         dbt_target_dir: dbt's target folder (manifest and compiled SQL).
         pseudonym_key: Secret key of the keyed HMAC-SHA256 pseudonyms (never logged).
         pseudonym_key_is_development: True when ``pseudonym_key`` is the development key.
+        dagster_home: The Dagster instance's folder (``DAGSTER_HOME``), or None for an
+            ephemeral instance.
     """
 
     data_dir: Path
@@ -49,6 +51,7 @@ class Settings:
     dbt_target_dir: Path
     pseudonym_key: str = field(default=DEVELOPMENT_PSEUDONYM_KEY, repr=False)
     pseudonym_key_is_development: bool = True
+    dagster_home: Path | None = None
 
     @property
     def landing_dir(self) -> Path:
@@ -107,6 +110,7 @@ def get_settings() -> Settings:
         COMMONGROUND_DBT_TARGET_DIR: dbt target folder (default ``dbt_project/target``).
         COMMONGROUND_PSEUDONYM_KEY: key of the pseudonyms; required in production, a
             development key (with a warning, once per process) otherwise.
+        DAGSTER_HOME: the Dagster instance that records runs (ephemeral when unset).
 
     Raises:
         MissingSecretError: In production when ``COMMONGROUND_PSEUDONYM_KEY`` is unset.
@@ -135,6 +139,7 @@ def get_settings() -> Settings:
         ).resolve(),
         pseudonym_key=key or DEVELOPMENT_PSEUDONYM_KEY,
         pseudonym_key_is_development=not key,
+        dagster_home=Path(os.environ["DAGSTER_HOME"]) if os.environ.get("DAGSTER_HOME") else None,
     )
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.lib.contracts import load_contracts
+from orchestration.contracts import load_contracts
 from orchestration.project import CONTRACTS_DIR
 
 
@@ -44,7 +44,7 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory):
     the run summary, and must not write. Yields ``(data_dir, run_summary)``.
     """
     from orchestration.generator import generate_population
-    from orchestration.lib.pipeline import run_everything
+    from orchestration.runner import run_everything
 
     directory = tmp_path_factory.mktemp("demo") / "data"
     directory.mkdir()

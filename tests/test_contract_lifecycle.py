@@ -12,9 +12,8 @@ from dagster_duckdb import DuckDBResource
 from typer.testing import CliRunner
 
 from orchestration.cli import app
-from orchestration.defs.ingest.registry import build_contracts_asset
-from orchestration.lib.contract_diff import diff_contracts
-from orchestration.lib.contracts import load_contract, load_contracts
+from orchestration.contracts import diff_contracts, load_contract, load_contracts
+from orchestration.defs.governance.registry import build_contracts_asset
 from orchestration.project import CONTRACTS_DIR
 
 PAYE = CONTRACTS_DIR / "hmrc" / "paye_income.yaml"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestration.lib.contracts import ContractError, load_contract
+from orchestration.contracts import ContractError, load_contract
 from orchestration.project import CONTRACTS_DIR
 
 EXPECTED = {

@@ -7,8 +7,7 @@ import shutil
 import pytest
 
 from orchestration import project as project_paths
-from orchestration.defs.transform.assets import ensure_manifest, parse_inputs_digest
-from orchestration.project import dbt_project
+from orchestration.project import dbt_project, ensure_manifest, parse_inputs_digest
 
 pytestmark = pytest.mark.xdist_group("dbt_project")
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from orchestration.lib.disclosure import recoverable_cells, suppress
+from orchestration.privacy import recoverable_cells, suppress
 
 
 def _with_totals(cells: list[list[int]]) -> list[list[int]]:

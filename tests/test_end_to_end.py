@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.generator import generate_population
-from orchestration.lib.pipeline import run_everything
+from orchestration.runner import run_everything
 
 # Tests that run dbt in the project directory share one xdist worker (one target/ folder).
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dbt_project")]

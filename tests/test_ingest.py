@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import xlsxwriter
 
-from orchestration.lib.ingest import ingest_dataset
+from orchestration.ingest import ingest_dataset
 
 PAYE_HEADER = (
     "RECORD_ID,NINO,FORENAMES,SURNAME,DATE_OF_BIRTH,POSTCODE,EMPLOYER_PAYE_REF,TAX_YEAR,"

@@ -24,9 +24,9 @@ import pytest
 import xlsxwriter
 import yaml
 
-from orchestration.lib import landing as lz
-from orchestration.lib.contracts import ContractError, load_contract
-from orchestration.lib.ingest import ingest_dataset
+from orchestration.contracts import ContractError, load_contract
+from orchestration.ingest import ingest_dataset
+from orchestration.ingest import landing as lz
 from orchestration.project import CONTRACTS_DIR
 
 PAYE_HEADER = (

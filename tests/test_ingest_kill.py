@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.lib.ingest import ingest_dataset
+from orchestration.ingest import ingest_dataset
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ import logging, sys
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 from orchestration.defs.ingest.assets import build_ingest_asset
-from orchestration.lib.contracts import load_contracts
+from orchestration.contracts import load_contracts
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
 contract = {c.raw_table: c for c in load_contracts()}["hmrc__paye_income"]

@@ -11,8 +11,9 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from orchestration import linkage
 from orchestration.defs.linkage.assets import person_matches, person_model
-from orchestration.lib import linkage
+from orchestration.privacy import pseudonym
 
 pytestmark = pytest.mark.xdist_group("dbt_project")
 
@@ -149,7 +150,7 @@ def test_a_cluster_never_holds_two_ninos_or_years_of_birth():
         "('a', 'd', 9.0), ('b', 'e', 8.0))"
         " as t(person_record_id_l, person_record_id_r, match_weight)"
     ).complete()
-    assert linkage._cluster(con) == 2
+    assert linkage.cluster_links(con) == 2
     clusters = dict(con.execute("select * from person_clusters").fetchall())
     assert clusters["a"] == clusters["b"] == clusters["d"]
     assert clusters["c"] != clusters["a"], "a second NINO is refused"
@@ -207,7 +208,7 @@ def test_clustering_equals_a_greedy_pass_over_every_link():
         "match_weight double)"
     ).complete()
     con.executemany("insert into person_links values (?, ?, ?)", links).complete()
-    linkage._cluster(con)
+    linkage.cluster_links(con)
     found: dict[int, set] = {}
     for record, cluster in con.execute("select * from person_clusters").fetchall():
         found.setdefault(cluster, set()).add(record)
@@ -226,11 +227,11 @@ def test_two_clusters_holding_one_nino_get_different_person_keys():
         "create table person_clusters as select * from (values ('a', 1), ('b', 2), ('c', 2))"
         " as t(person_record_id, cluster)"
     ).complete()
-    linkage._assign_keys(con, "test-key")
+    linkage.assign_person_keys(con, "test-key")
     keys = dict(con.execute("select person_record_id, person_key from person_matches").fetchall())
     assert len(keys) == 3
-    assert keys["b"] == keys["c"] == linkage.pseudonym("test-key", "person", "nino:AB123456C")
-    assert keys["a"] == linkage.pseudonym("test-key", "person", "record:a")
+    assert keys["b"] == keys["c"] == pseudonym("test-key", "person", "nino:AB123456C")
+    assert keys["a"] == pseudonym("test-key", "person", "record:a")
 
 
 def test_the_linkage_memory_limit_is_capped():

@@ -18,15 +18,16 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from orchestration.defs.ingest.assets import build_ingest_asset
-from orchestration.lib.contracts import load_contract, load_contracts
-from orchestration.lib.ingest import ensure_warehouse
-from orchestration.lib.onboarding import (
+from orchestration.contracts import (
     MARKER,
+    load_contract,
+    load_contracts,
     onboard,
     person_union_path,
     render_person_union,
 )
+from orchestration.defs.ingest.assets import build_ingest_asset
+from orchestration.ingest import ensure_warehouse
 from orchestration.project import CONTRACTS_DIR, DBT_PROJECT_DIR, REPO_ROOT, dbt_executable
 
 EXAMPLE = REPO_ROOT / "expectations" / "examples" / "dvla" / "driving_licences.yaml"

@@ -10,8 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestration.cli import app
-from orchestration.lib.linkage import pseudonym
-from orchestration.lib.privacy import scan_for_identifiers
+from orchestration.privacy import pseudonym, scan_for_identifiers
 from orchestration.settings import DEVELOPMENT_PSEUDONYM_KEY, MissingSecretError, get_settings
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from orchestration.lib.contracts import Column
-from orchestration.lib.row_rules import column_rules
+from orchestration.contracts import Column
+from orchestration.ingest.row_rules import column_rules
 from orchestration.project import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.xdist_group("dbt")

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestration.cli import app
-from orchestration.lib.sharing import AgreementError, find_agreement, load_agreement
+from orchestration.privacy import AgreementError, find_agreement, load_agreement
 from orchestration.project import AGREEMENTS_DIR
 
 TODAY = date(2026, 4, 5)

@@ -2,7 +2,7 @@
 
 import great_expectations as gx
 
-from orchestration.lib.quality.gx_bridge import ExpectRowsToSatisfyCondition, expectation_meta
+from orchestration.quality import ExpectRowsToSatisfyCondition, expectation_meta
 
 
 def build_suite() -> gx.ExpectationSuite:

@@ -2,7 +2,7 @@
 
 import great_expectations as gx
 
-from orchestration.lib.quality.gx_bridge import ExpectRowsToSatisfyCondition, expectation_meta
+from orchestration.quality import ExpectRowsToSatisfyCondition, expectation_meta
 
 UK_POSTCODE = "[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}"
 

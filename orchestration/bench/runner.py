@@ -28,8 +28,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.lib.contracts import load_contracts
-from orchestration.lib.sql import quote_identifier, quote_literal
+from orchestration.contracts import load_contracts
+from orchestration.sql import quote_identifier, quote_literal
 
 log = logging.getLogger(__name__)
 

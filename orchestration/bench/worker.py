@@ -16,8 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.lib.contracts import load_contracts
-from orchestration.lib.sql import quote_identifier, quote_literal
+from orchestration.contracts import load_contracts
+from orchestration.sql import quote_identifier, quote_literal
 
 DBT_LAYERS = ("staging", "intermediate", "conformed", "marts", "reference")
 
@@ -27,14 +27,14 @@ def _materialize(intake: bool) -> dict:
     import dagster as dg
 
     from orchestration.definitions import defs
-    from orchestration.defs.transform.assets import ensure_manifest
-    from orchestration.lib.pipeline import JOB_NAME, _intake_keys
+    from orchestration.project import ensure_manifest
+    from orchestration.runner import JOB_NAME, intake_keys
 
     ensure_manifest()
     definitions = defs()
     job = definitions.resolve_job_def(JOB_NAME)
     graph = definitions.resolve_asset_graph()
-    first = _intake_keys(graph)
+    first = intake_keys(graph)
     keys = (
         first
         if intake
@@ -62,7 +62,7 @@ def _materialize(intake: bool) -> dict:
 
 def _everything() -> dict:
     """One ``commonground run`` (ingest, then a rebuild if anything changed)."""
-    from orchestration.lib.pipeline import run_everything
+    from orchestration.runner import run_everything
 
     summary = run_everything(log_level="ERROR")
     return {
@@ -87,7 +87,7 @@ def _raw_rows(warehouse: Path) -> int:
 
 def ingest_floor(landing: Path, database: Path) -> int:
     """Plain DuckDB reading every landing file into a table; returns rows read."""
-    from orchestration.lib.ingest_bench import read_into_table
+    from orchestration.bench.ingest import read_into_table
 
     rows = 0
     with duckdb.connect(str(database)) as con:
@@ -177,7 +177,7 @@ def main(stage: str, result_file: str) -> None:
         detail = _everything()
         rows = _raw_rows(settings.warehouse_path)
     elif stage == "validation":
-        from orchestration.lib.quality_bench import measure_validation
+        from orchestration.bench.quality import measure_validation
 
         bench = measure_validation(
             settings.warehouse_path, {"memory_limit": settings.duckdb_memory_limit}
@@ -191,7 +191,7 @@ def main(stage: str, result_file: str) -> None:
     elif stage == "linkage":
         from dataclasses import asdict, is_dataclass
 
-        from orchestration.lib.linkage_bench import measure_linkage
+        from orchestration.bench.linkage import measure_linkage
 
         measured = measure_linkage(settings.data_dir)
         detail = asdict(measured) if is_dataclass(measured) else dict(measured)
@@ -199,7 +199,7 @@ def main(stage: str, result_file: str) -> None:
     elif stage in ("ingest-files", "ingest-files-bad"):
         from dataclasses import asdict
 
-        from orchestration.lib.ingest_bench import bench_ingest, with_bad_rows
+        from orchestration.bench.ingest import bench_ingest, with_bad_rows
 
         landing = settings.landing_dir
         if stage == "ingest-files-bad":
@@ -225,7 +225,7 @@ def main(stage: str, result_file: str) -> None:
         rows = _raw_rows(settings.warehouse_path)
     elif stage == "load":
         from orchestration.definitions import defs
-        from orchestration.defs.transform.assets import ensure_manifest
+        from orchestration.project import ensure_manifest
 
         ensure_manifest()
         began = time.perf_counter()

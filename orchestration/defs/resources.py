@@ -4,8 +4,8 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
-from orchestration.lib.quality.resource import GreatExpectationsResource
 from orchestration.project import dbt_executable, dbt_project
+from orchestration.quality import GreatExpectationsResource
 from orchestration.settings import get_settings
 
 

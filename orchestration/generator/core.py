@@ -21,7 +21,7 @@ from orchestration.generator import datasets
 from orchestration.generator.formatting import MessRates, dmy_dates
 from orchestration.generator.population import Population, build_population
 from orchestration.generator.reference import COUNCIL_TAX_AUTHORITY, LOCAL_AUTHORITIES
-from orchestration.lib.landing import file_sha256
+from orchestration.ingest import file_sha256
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import great_expectations.expectations as gxe
 import pytest
 
 from orchestration.defs.quality.checks import check_result
-from orchestration.lib.quality.gx_bridge import (
+from orchestration.quality import (
     BufferedSqlAlchemyExecutionEngine,
     ExpectQueryValueToMeetThreshold,
     ExpectRowsToSatisfyCondition,
@@ -91,7 +91,7 @@ def test_native_expectations_return_real_counts_through_duckdb_engine(warehouse)
 
 
 def test_the_bridge_installs_the_buffered_engine():
-    from orchestration.lib.quality.gx_bridge import DuckDBWarehouseDatasource
+    from orchestration.quality import DuckDBWarehouseDatasource
 
     source = DuckDBWarehouseDatasource(name="w", connection_string="duckdb:///:memory:")
     assert source.execution_engine_type is BufferedSqlAlchemyExecutionEngine

@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.lib.publish import read_publication
-from orchestration.lib.standards import GDQF_DIMENSIONS, STANDARD_ATTRIBUTES
+from orchestration.publish import read_publication
+from orchestration.standards import GDQF_DIMENSIONS, STANDARD_ATTRIBUTES
 
 pytestmark = pytest.mark.slow
 
@@ -146,7 +146,7 @@ def _corrupt_nhs_numbers(source: Path, target: Path, share: float) -> None:
 
 def test_a_blocking_failure_keeps_the_previous_snapshot_and_a_warning_still_publishes(data_dir):
     from orchestration.generator import generate_population
-    from orchestration.lib.pipeline import run_everything
+    from orchestration.runner import run_everything
 
     generate_population(data_dir, citizens=1_200, seed=3, messiness=1.0)
     first = run_everything()

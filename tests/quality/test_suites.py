@@ -5,9 +5,14 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from orchestration.lib.quality.gx_bridge import check_specs, validate
-from orchestration.lib.quality.suites import contract_suite, load_suites, raw_relation_sql
-from orchestration.lib.standards import GDQF_DIMENSIONS
+from orchestration.quality import (
+    check_specs,
+    contract_suite,
+    load_suites,
+    raw_relation_sql,
+    validate,
+)
+from orchestration.standards import GDQF_DIMENSIONS
 
 VALID_NHS = ["9434765919", "4010232137", "9876543210"]
 

@@ -12,26 +12,31 @@ result, score and declaration is about:
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.lib.contracts import load_contracts
-from orchestration.lib.quality.resource import GreatExpectationsResource
-from orchestration.settings import get_settings
-
-QUALITY_RESULTS_KEY = dg.AssetKey(["governance", "quality_results"])
-QUALITY_SCORECARD_KEY = dg.AssetKey(["governance", "quality_scorecard"])
-QUALITY_DECLARATIONS_KEY = dg.AssetKey(["governance", "quality_declarations"])
-QUALITY_DOCS_KEY = dg.AssetKey(["governance", "quality_docs"])
-GOVERNANCE_KEYS = (
-    QUALITY_RESULTS_KEY,
-    QUALITY_SCORECARD_KEY,
+from orchestration.contracts import load_contracts
+from orchestration.defs.governance.keys import (
     QUALITY_DECLARATIONS_KEY,
     QUALITY_DOCS_KEY,
+    QUALITY_RESULTS_KEY,
+    QUALITY_SCORECARD_KEY,
 )
+from orchestration.defs.quality.checks import validated_assets
+from orchestration.project import dbt_project, ensure_manifest
+from orchestration.publish import published_models
+from orchestration.quality import (
+    CHECK_NAME,
+    GreatExpectationsResource,
+    ScorecardRow,
+    build_scorecard,
+    declaration_markdown,
+    ensure_results_table,
+    latest_results,
+    write_declarations,
+)
+from orchestration.settings import get_settings
 
 
 def current_checks(assets, contracts) -> list[tuple[str, str]]:
     """``(dataset, check_name)`` of every check defined now, freshness checks included."""
-    from orchestration.lib.quality.timeliness import CHECK_NAME
-
     checks = [(a.dataset, c[0]) for a in assets for c in a.checks]
     checks += [(f"raw.{c.raw_table}", CHECK_NAME) for c in contracts]
     return checks
@@ -55,8 +60,6 @@ def _markdown_table(header: list[str], rows: list[list]) -> str:
 
 def build_governance_assets(models) -> list[dg.AssetsDefinition]:
     """The quality governance assets, downstream of the validated and published assets."""
-    from orchestration.defs.quality.checks import validated_assets
-
     contracts = load_contracts()
     assets = validated_assets()
     validated_keys = sorted({a.key for a in assets} | {a_key(c) for c in contracts}, key=str)
@@ -76,8 +79,6 @@ def build_governance_assets(models) -> list[dg.AssetsDefinition]:
         ),
     )
     def quality_results(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
-        from orchestration.lib.quality.results import ensure_results_table
-
         with warehouse.get_connection() as con:
             ensure_results_table(con)
             total = con.execute("select count(*) from governance.quality_results").fetchone()[0]
@@ -126,8 +127,6 @@ def build_governance_assets(models) -> list[dg.AssetsDefinition]:
         ),
     )
     def quality_scorecard(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
-        from orchestration.lib.quality.results import build_scorecard
-
         with warehouse.get_connection() as con:
             rows = build_scorecard(
                 con,
@@ -174,13 +173,6 @@ def build_governance_assets(models) -> list[dg.AssetsDefinition]:
         ),
     )
     def quality_declarations(warehouse: DuckDBResource):
-        from orchestration.lib.quality.results import (
-            ScorecardRow,
-            declaration_markdown,
-            latest_results,
-            write_declarations,
-        )
-
         out_dir = get_settings().docs_dir / "declarations"
         out_dir.mkdir(parents=True, exist_ok=True)
         raw_datasets = [f"raw.{c.raw_table}" for c in contracts]
@@ -250,10 +242,6 @@ def a_key(contract) -> dg.AssetKey:
 @dg.definitions
 def defs() -> dg.Definitions:
     """The quality governance assets."""
-    from orchestration.defs.transform.assets import ensure_manifest
-    from orchestration.lib.publish import published_models
-    from orchestration.project import dbt_project
-
     ensure_manifest()
     models = published_models(dbt_project().manifest_path)
     return dg.Definitions(assets=build_governance_assets(models))

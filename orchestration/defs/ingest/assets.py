@@ -3,12 +3,12 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.lib.contracts import Contract, load_contracts
-from orchestration.lib.ingest import LINEAGE_COLUMNS, ensure_warehouse, ingest_dataset
-from orchestration.lib.sql import quote_identifier
+from orchestration.contracts import Contract, load_contracts
+from orchestration.defs.ingest.sensors import build_landing_sensor
+from orchestration.defs.pipeline.jobs import everything_job
+from orchestration.ingest import LINEAGE_COLUMNS, ingest_dataset
 from orchestration.settings import get_settings
-
-INGESTION_LOG_KEY = dg.AssetKey(["governance", "ingestion_log"])
+from orchestration.sql import quote_identifier
 
 
 def raw_asset_key(contract: Contract) -> dg.AssetKey:
@@ -99,51 +99,11 @@ def build_ingest_asset(contract: Contract) -> dg.AssetsDefinition:
     return _ingest
 
 
-def build_ingestion_log_asset(contracts: list[Contract]) -> dg.AssetsDefinition:
-    """The ingestion log as an asset downstream of every ingest asset."""
-
-    @dg.asset(
-        key=INGESTION_LOG_KEY,
-        deps=[raw_asset_key(c) for c in contracts],
-        group_name="governance",
-        kinds={"duckdb"},
-        owners=["team:data-governance"],
-        tags={"layer": "governance"},
-        description=(
-            "One row per landing file the platform has seen: loaded, rejected or duplicate, with "
-            "rows in, loaded and quarantined, the run and a message."
-        ),
-    )
-    def ingestion_log(warehouse: DuckDBResource):
-        with warehouse.get_connection() as con:
-            ensure_warehouse(con, contracts)
-            rows = con.execute(
-                "select status, count(*), coalesce(sum(rows_loaded), 0) "
-                "from governance.ingestion_log group by status order by status"
-            ).fetchall()
-            total = con.execute("select count(*) from governance.ingestion_log").fetchone()[0]
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": total,
-                **{f"files_{status}": n for status, n, _ in rows},
-                "rows_loaded": sum(r[2] for r in rows),
-            }
-        )
-
-    return ingestion_log
-
-
 @dg.definitions
 def defs() -> dg.Definitions:
-    """Ingest assets for every contract, the ingestion log, the contracts registry and the
-    landing-zone sensor."""
-    from orchestration.defs.ingest.registry import build_contracts_asset
-    from orchestration.defs.ingest.sensors import build_landing_sensor
-    from orchestration.defs.pipeline.jobs import everything_job
-
+    """Ingest assets for every contract and the landing-zone sensor."""
     contracts = load_contracts()
-    assets = [build_ingest_asset(c) for c in contracts]
     return dg.Definitions(
-        assets=[*assets, build_ingestion_log_asset(contracts), build_contracts_asset(contracts)],
+        assets=[build_ingest_asset(c) for c in contracts],
         sensors=[build_landing_sensor(contracts, everything_job)],
     )

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.lib import landing as lz
-from orchestration.lib.contracts import Contract
-from orchestration.lib.ingest import landing_files
+from orchestration.contracts import Contract
+from orchestration.ingest import landing as lz
+from orchestration.ingest import landing_files
+from orchestration.settings import get_settings
 
 SENSOR_NAME = "landing_zone_sensor"
 IN_FLIGHT = [
@@ -102,8 +103,6 @@ def build_landing_sensor(
         ),
     )
     def landing_zone_sensor(context: dg.SensorEvaluationContext):
-        from orchestration.settings import get_settings
-
         previous = json.loads(context.cursor) if context.cursor else {}
         seen, pending = previous.get("seen", {}), previous.get("pending", [])
         state, ready = scan_landing(contracts, get_settings().landing_dir, seen)

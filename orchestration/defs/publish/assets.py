@@ -3,12 +3,16 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.lib.contracts import load_contracts
-from orchestration.lib.standards import STANDARD_ATTRIBUTES
+from orchestration.contracts import load_contracts
+from orchestration.defs.governance.assets import current_checks
+from orchestration.defs.governance.keys import INGESTION_LOG_KEY, QUALITY_KEYS
+from orchestration.defs.quality.checks import validated_assets
+from orchestration.project import dbt_project, ensure_manifest
+from orchestration.publish import blocking_failures, publish_snapshot, published_models
 from orchestration.settings import get_settings
+from orchestration.standards import STANDARD_ATTRIBUTES
 
 PUBLISHED_KEY = dg.AssetKey(["published", "analytics"])
-INGESTION_LOG_KEY = dg.AssetKey(["governance", "ingestion_log"])
 
 
 def forbidden_columns(contracts) -> set[str]:
@@ -23,10 +27,9 @@ def forbidden_columns(contracts) -> set[str]:
 
 def build_publish_asset(models) -> dg.AssetsDefinition:
     """The snapshot asset, downstream of every published model and the governance assets."""
-    from orchestration.defs.governance.assets import GOVERNANCE_KEYS, current_checks
 
     deps = [dg.AssetKey([m.layer, m.name]) for m in models]
-    deps += [*GOVERNANCE_KEYS, INGESTION_LOG_KEY]
+    deps += [*QUALITY_KEYS, INGESTION_LOG_KEY]
     schemas = sorted({m.schema for m in models} | {"governance"})
 
     @dg.asset(
@@ -44,9 +47,6 @@ def build_publish_asset(models) -> dg.AssetsDefinition:
         ),
     )
     def analytics(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
-        from orchestration.defs.quality.checks import validated_assets
-        from orchestration.lib.publish import blocking_failures, publish_snapshot
-
         settings = get_settings()
         contracts = load_contracts()
         checks = current_checks(validated_assets(), contracts)
@@ -85,10 +85,6 @@ def build_publish_asset(models) -> dg.AssetsDefinition:
 @dg.definitions
 def defs() -> dg.Definitions:
     """The published snapshot asset."""
-    from orchestration.defs.transform.assets import ensure_manifest
-    from orchestration.lib.publish import published_models
-    from orchestration.project import dbt_project
-
     ensure_manifest()
     return dg.Definitions(
         assets=[build_publish_asset(published_models(dbt_project().manifest_path))]

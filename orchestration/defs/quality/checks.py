@@ -16,8 +16,19 @@ from typing import Any
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.lib.contracts import Contract, load_contracts
-from orchestration.lib.quality.resource import GreatExpectationsResource
+from orchestration.contracts import Contract, load_contracts
+from orchestration.quality import (
+    CHECK_NAME,
+    GreatExpectationsResource,
+    allowed_age_days,
+    check_specs,
+    contract_suite,
+    delivery_freshness,
+    load_suites,
+    raw_relation_sql,
+    record_outcomes,
+    relation_sql,
+)
 
 LAYERS_BY_CHECKS = ("raw", "staging", "conformed", "marts")
 
@@ -67,8 +78,6 @@ def contract_assets(contracts: Iterable[Contract]) -> list[ValidatedAsset]:
 
 def suite_assets(sources: Iterable[Any]) -> list[ValidatedAsset]:
     """The assets with a hand-written suite, and the checks their expectations define."""
-    from orchestration.lib.quality.gx_bridge import check_specs
-
     return [
         ValidatedAsset(
             layer=s.layer,
@@ -126,8 +135,6 @@ def _spec(asset: ValidatedAsset, check: tuple[str, str, str, str]) -> dg.AssetCh
 
 def _relation(con, asset: ValidatedAsset) -> tuple[str, dict[str, Any]]:
     """The SQL of the rows to validate, and metadata saying what they are."""
-    from orchestration.lib.quality.suites import raw_relation_sql, relation_sql
-
     if asset.layer == "raw":
         sql = raw_relation_sql(asset.table)
         batch = con.execute(
@@ -162,9 +169,6 @@ def build_suite_checks(name: str, assets: Sequence[ValidatedAsset]) -> dg.AssetC
         warehouse: DuckDBResource,
         great_expectations: GreatExpectationsResource,
     ):
-        from orchestration.lib.quality.results import record_outcomes
-        from orchestration.lib.quality.suites import contract_suite
-
         selected = context.selected_asset_check_keys
         run_id = context.run.run_id
         for asset in assets:
@@ -186,8 +190,6 @@ def build_suite_checks(name: str, assets: Sequence[ValidatedAsset]) -> dg.AssetC
 
 def build_freshness_checks(contracts: Sequence[Contract]) -> dg.AssetChecksDefinition:
     """A ``timeliness`` check per raw table: its latest delivery is within the contract's SLA."""
-    from orchestration.lib.quality.timeliness import CHECK_NAME, allowed_age_days
-
     by_key = {dg.AssetKey(["raw", c.raw_table]): c for c in contracts}
     specs = [
         dg.AssetCheckSpec(
@@ -209,9 +211,6 @@ def build_freshness_checks(contracts: Sequence[Contract]) -> dg.AssetChecksDefin
         description="Each dataset's latest delivery against its contract's delivery SLA.",
     )
     def _freshness(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
-        from orchestration.lib.quality.results import record_outcomes
-        from orchestration.lib.quality.timeliness import delivery_freshness
-
         run_id = context.run.run_id
         with warehouse.get_connection() as con:
             for check_key in sorted(context.selected_asset_check_keys, key=str):
@@ -225,8 +224,6 @@ def build_freshness_checks(contracts: Sequence[Contract]) -> dg.AssetChecksDefin
 
 def validated_assets() -> list[ValidatedAsset]:
     """Every asset validated by a suite: raw tables from contracts, then hand-written suites."""
-    from orchestration.lib.quality.suites import load_suites
-
     return contract_assets(load_contracts()) + suite_assets(load_suites())
 
 

@@ -1,11 +1,6 @@
 """dbt assets: staging, intermediate, conformed and mart models, with dbt tests as checks."""
 
-import hashlib
-import os
-import shutil
-import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -16,9 +11,13 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.lib.contracts import Contract, load_contracts
-from orchestration.project import dbt_executable, dbt_project
-from orchestration.settings import get_settings
+from orchestration.contracts import Contract, load_contracts
+from orchestration.project import (
+    dbt_environment,
+    dbt_project,
+    ensure_manifest,
+    invocation_target,
+)
 
 LAYERS = ("staging", "intermediate", "conformed", "marts", "reference")
 
@@ -78,80 +77,12 @@ class CommonGroundTranslator(DagsterDbtTranslator):
         return {**super().get_tags(dbt_resource_props), "layer": layer_of(dbt_resource_props)}
 
 
-PARSE_STAMP = "commonground_parse_inputs.sha256"
-# Folders of the dbt project that dbt writes, not reads.
-_DBT_OUTPUT_FOLDERS = {"target", "logs", "dbt_packages"}
-
-
-def parse_inputs_digest() -> str:
-    """SHA-256 of what ``dbt parse`` reads: the project's files (models, macros, seeds, tests,
-    ``dbt_project.yml``, the profile), dbt's version and the environment the profile reads."""
-    from dbt.version import __version__ as dbt_version
-
-    from orchestration.project import DBT_PROJECT_DIR
-
-    digest = hashlib.sha256(dbt_version.encode())
-    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
-        relative = path.relative_to(DBT_PROJECT_DIR)
-        if relative.parts[0] in _DBT_OUTPUT_FOLDERS or not path.is_file():
-            continue
-        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
-    for name, value in sorted(get_settings().dbt_env().items()):
-        digest.update(f"{name}={value}\0".encode())
-    return digest.hexdigest()
-
-
-def ensure_manifest(force: bool = False) -> None:
-    """Runs ``dbt parse`` unless the manifest is up to date with the project (or ``force``).
-
-    The manifest is up to date when it exists and was parsed from the same inputs
-    (:func:`parse_inputs_digest`, recorded beside it): a fresh clone, CI, a test's own target
-    folder or any edit under ``dbt_project/`` parses again; a run with nothing changed skips
-    dbt's start-up and parse (about 5 s).
-    """
-    project = dbt_project()
-    stamp = Path(project.target_path) / PARSE_STAMP
-    digest = parse_inputs_digest()
-    if (
-        not force
-        and project.manifest_path.exists()
-        and stamp.exists()
-        and stamp.read_text(encoding="utf-8").strip() == digest
-    ):
-        return
-    dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
-    # Parse with the environment the builds use, so they can reuse dbt's partial parse
-    # instead of parsing the whole project again in every step.
-    os.environ.update(get_settings().dbt_env())
-    dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
-    stamp.write_text(digest + "\n", encoding="utf-8")
-
-
-KEEP_INVOCATIONS = 20
-
-
-def invocation_target(name: str, run_id: str) -> Path:
-    """A fresh dbt target folder for one build step, under the configured target folder.
-
-    Older step folders beyond the newest ``KEEP_INVOCATIONS`` are removed, so the target
-    folder does not grow with every run.
-    """
-    root = get_settings().dbt_target_dir
-    root.mkdir(parents=True, exist_ok=True)
-    previous = sorted(
-        (p for p in root.iterdir() if p.is_dir() and p.name.startswith("dbt_")),
-        key=lambda p: p.stat().st_mtime,
-    )
-    for old in previous[: max(0, len(previous) - KEEP_INVOCATIONS + 1)]:
-        shutil.rmtree(old, ignore_errors=True)
-    return root / f"{name}-{run_id[:8]}-{time.time_ns() % 10**9:09d}"
-
-
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Runs ``dbt build`` for the step's selection, in its own target folder."""
-    os.environ.update(get_settings().dbt_env())
     target = invocation_target(context.op.name, context.run.run_id)
-    yield from dbt.cli(["build"], context=context, target_path=target).stream()
+    with dbt_environment():
+        invocation = dbt.cli(["build"], context=context, target_path=target)
+    yield from invocation.stream()
 
 
 @dg.definitions

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from orchestration.lib.disclosure import suppress
+from orchestration.privacy import suppress
 
 COUNTS = ["homes_with_certificate", "homes_rated_e_to_g", "homes_e_to_g_income_related"]
 

@@ -1,0 +1,163 @@
+"""``commonground generate``, ``prepare``, ``run`` and ``demo``: the pipeline from the shell."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.table import Table
+
+from orchestration.cli.app import app, console, current_settings
+from orchestration.project import ensure_manifest
+
+# The runner, the generator and dbt are imported inside the commands that use them: each
+# takes seconds to import, and `commonground contracts lint` should not wait for them.
+
+
+@app.command()
+def generate(
+    citizens: int = typer.Option(10_000, help="Number of synthetic citizens."),
+    seed: int = typer.Option(42, help="Random seed; the same seed gives the same files."),
+    messiness: float = typer.Option(
+        1.0, help="Scale of realistic mess (typos, invalid identifiers...); 0 gives clean data."
+    ),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Writes the sample departments' deliveries to the landing zone, plus ground truth."""
+    from orchestration.generator import generate_population  # deferred (see above)
+
+    settings = current_settings()
+    summary = generate_population(
+        settings.data_dir, citizens=citizens, seed=seed, messiness=messiness, progress=progress
+    )
+    table = Table(
+        title=f"Generated {summary.citizens:,} citizens at {summary.properties:,} properties "
+        f"(seed {seed}) in {summary.elapsed_seconds:.1f}s"
+    )
+    table.add_column("dataset")
+    table.add_column("rows", justify="right")
+    table.add_column("file")
+    for name, path in summary.files.items():
+        table.add_row(name, f"{summary.rows[name]:,}", str(path.relative_to(settings.data_dir)))
+    console.print(table)
+    console.print(f"Ground truth: {settings.ground_truth_dir}")
+
+
+@app.command()
+def prepare() -> None:
+    """Parses the dbt project (writes dbt_project/target/manifest.json)."""
+
+    ensure_manifest(force=True)
+    console.print("dbt project parsed.")
+
+
+def _print_summary(summary) -> None:
+    settings = current_settings()
+    if summary.skipped_reason:
+        console.print(f"[yellow]Downstream not rebuilt:[/yellow] {summary.skipped_reason}")
+    layers = Table(title="Rows per layer")
+    layers.add_column("layer")
+    layers.add_column("rows", justify="right")
+    for layer, rows in summary.rows_by_layer().items():
+        layers.add_row(layer, f"{rows:,}")
+    console.print(layers)
+
+    ingest = Table(title="Deliveries this run")
+    for col in ("department", "dataset", "status", "files", "rows in", "loaded", "quarantined"):
+        ingest.add_column(col, justify="right" if col[0] in "frlq" else "left")
+    for row in summary.ingestion:
+        ingest.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row])
+    console.print(ingest)
+
+    marts = Table(title="Marts")
+    marts.add_column("table")
+    marts.add_column("rows", justify="right")
+    for schema, name, rows in summary.tables:
+        if schema.startswith("marts"):
+            marts.add_row(f"{schema}.{name}", f"{rows:,}")
+    console.print(marts)
+
+    passed = sum(c.passed for c in summary.checks)
+    console.print(
+        f"Checks: {passed} passed, {len(summary.failed_checks)} failed (of {len(summary.checks)})"
+    )
+    for c in summary.failed_checks:
+        console.print(f"  [red]FAILED[/red] {c.severity} {c.asset} :: {c.name} {c.description}")
+    for step in summary.failed_steps:
+        console.print(f"  [red]FAILED STEP[/red] {step}")
+    status = "[green]succeeded[/green]" if summary.success else "[red]failed[/red]"
+    console.print(f"Run {summary.run_id} {status} in {summary.seconds:.1f}s")
+    console.print(f"Warehouse: {settings.warehouse_path}")
+    _print_quality(summary, settings)
+
+
+def _print_quality(summary, settings) -> None:
+    """The GDQF scorecard, what blocked publishing (if anything) and the published snapshot."""
+    card = Table(title="Quality scorecard (GDQF)")
+    for col in ("dataset", "dimension", "checks", "score", "target", "met"):
+        card.add_column(col, justify="right" if col in {"checks", "score", "target"} else "left")
+    for r in summary.scorecard:
+        card.add_row(
+            r.dataset,
+            r.dimension,
+            f"{r.checks_passed}/{r.checks}",
+            "n/a" if r.score is None else f"{r.score:.2f}%",
+            "all pass" if r.target is None else f"{r.target:g}%",
+            "[green]yes[/green]" if r.met else "[red]no[/red]",
+        )
+    console.print(card)
+    for c in summary.blocking_failures:
+        console.print(f"  [red]BLOCKED BY[/red] {c.asset} :: {c.name}")
+    if summary.published and summary.published[0] == summary.run_id:
+        console.print(f"Published: {settings.published_dir / 'analytics.duckdb'} (this run)")
+    elif summary.published:
+        console.print(
+            f"[red]Not published by this run[/red]; analysts still read "
+            f"{settings.published_dir / 'analytics.duckdb'} from run {summary.published[0]}"
+        )
+    else:
+        console.print("[red]Nothing is published yet.[/red]")
+
+
+@app.command()
+def run(
+    force: bool = typer.Option(False, help="Rebuild downstream even when nothing changed."),
+) -> None:
+    """Ingests new deliveries, rebuilds what they change and prints a summary.
+
+    Exits 1 on a failure that blocks (a failed step or a failed ERROR check).
+    """
+    from orchestration.runner import run_everything  # deferred (see above)
+
+    summary = run_everything(force=force)
+    _print_summary(summary)
+    if not summary.success or summary.blocking_failures:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def demo(
+    citizens: int = typer.Option(10_000, help="Number of synthetic citizens."),
+    seed: int = typer.Option(42, help="Random seed."),
+) -> None:
+    """Generates the sample departments, runs the whole pipeline and says where results are."""
+    started = time.perf_counter()
+    generate(citizens=citizens, seed=seed, messiness=1.0, progress=True)
+    from orchestration.runner import run_everything  # deferred (see above)
+
+    summary = run_everything()
+    _print_summary(summary)
+    settings = current_settings()
+    console.print(
+        f"\nDemo finished in {time.perf_counter() - started:.1f}s.\n"
+        f"  landing files:  {settings.landing_dir}\n"
+        f"  warehouse:      {settings.warehouse_path}  (schemas raw, staging, conformed, "
+        "marts_*, governance)\n"
+        f"  ground truth:   {settings.ground_truth_dir}\n"
+        f"  published:      {settings.published_dir / 'analytics.duckdb'}  (read-only snapshot "
+        "for analysts)\n"
+        f"  quality docs:   {settings.docs_dir / 'quality' / 'index.html'}\n"
+        "  Dagster UI:     make ui  (then open http://127.0.0.1:3000)\n"
+    )
+    if not summary.success or summary.blocking_failures:
+        raise typer.Exit(code=1)

@@ -1,1 +1,0 @@
-"""Bodies of ``commonground`` sub-commands that are more than a few lines."""

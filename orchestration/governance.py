@@ -1,0 +1,247 @@
+"""Every ``governance.*`` table, defined once: its columns, their meaning and how it is kept.
+
+The governance schema is the platform's record of itself: what was delivered and loaded,
+which contracts are in force, how good the data is, how well records link, what consent
+left out, what was shared and what was published. Modules that write a governance table
+create it with :func:`ensure` (append-only history) or :func:`recreate` (a current view
+rebuilt each run); none writes its own DDL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+SCHEMA = "governance"
+
+
+@dataclass(frozen=True)
+class GovernanceColumn:
+    """One column of a governance table.
+
+    Attributes:
+        name: Column name.
+        type: DuckDB type, with any constraint or default (``varchar not null``).
+        description: What the column holds.
+    """
+
+    name: str
+    type: str
+    description: str
+
+
+@dataclass(frozen=True)
+class GovernanceTable:
+    """A governance table.
+
+    Attributes:
+        name: Table name within the ``governance`` schema.
+        description: What one row is and who writes it.
+        columns: The columns, in order.
+        history: True for an append-only history (created once, never replaced); False for
+            a current view rebuilt by each run.
+    """
+
+    name: str
+    description: str
+    columns: tuple[GovernanceColumn, ...]
+    history: bool
+
+    @property
+    def qualified_name(self) -> str:
+        """``governance.<name>``."""
+        return f"{SCHEMA}.{self.name}"
+
+    def ddl(self, replace: bool = False, catalog: str | None = None) -> str:
+        """``CREATE TABLE`` for the table: ``OR REPLACE`` with ``replace``, else ``IF NOT
+        EXISTS``; in the attached database ``catalog`` when given."""
+        columns = ",\n    ".join(f"{c.name} {c.type}" for c in self.columns)
+        verb = "create or replace table" if replace else "create table if not exists"
+        where = f"{catalog}.{self.qualified_name}" if catalog else self.qualified_name
+        return f"{verb} {where} (\n    {columns}\n)"
+
+
+def _c(name: str, type_: str, description: str) -> GovernanceColumn:
+    return GovernanceColumn(name, type_, description)
+
+
+TABLES: dict[str, GovernanceTable] = {
+    t.name: t
+    for t in (
+        GovernanceTable(
+            "ingestion_log",
+            "One row per landing file seen by an ingest run: loaded, duplicate or rejected, "
+            "with the rule broken and the row counts (rows_in = rows_loaded + rows_quarantined).",
+            (
+                _c("file_path", "varchar not null", "File path relative to the landing zone."),
+                _c("file_sha256", "varchar not null", "SHA-256 of the file's bytes."),
+                _c("department", "varchar not null", "Delivering department."),
+                _c("dataset", "varchar not null", "Dataset (contract) the file belongs to."),
+                _c("status", "varchar not null", "loaded, duplicate or rejected."),
+                _c("rows_in", "bigint", "Data rows in the file, counted from its bytes."),
+                _c("rows_loaded", "bigint", "Rows loaded into the raw table."),
+                _c("rows_quarantined", "bigint", "Rows sent to quarantine."),
+                _c("run_id", "varchar not null", "Dagster run that took the file in."),
+                _c("loaded_at", "timestamp not null", "When the file was taken in."),
+                _c("message", "varchar", "Why a file was rejected or a duplicate."),
+            ),
+            history=True,
+        ),
+        GovernanceTable(
+            "contracts",
+            "The registry of data contracts in force: one row per contract.",
+            (
+                _c("contract_id", "varchar primary key", "The contract's ODCS id."),
+                _c("version", "varchar not null", "Contract version."),
+                _c("status", "varchar not null", "ODCS status (active, draft, ...)."),
+                _c("owner", "varchar not null", "Data owner (e-mail)."),
+                _c("team", "varchar not null", "Owning team."),
+                _c("department", "varchar not null", "Delivering department."),
+                _c("dataset", "varchar not null", "Dataset name."),
+                _c("raw_table", "varchar not null", "Raw table the deliveries load into."),
+                _c("classification", "varchar not null", "Highest classification of a column."),
+                _c("format", "varchar not null", "Delivery file format."),
+                _c("columns", "integer not null", "Number of columns."),
+                _c("quality_rules", "integer not null", "Number of quality rules."),
+                _c("legal_basis", "varchar not null", "Legal basis for the processing."),
+                _c("purpose", "varchar not null", "Purpose of the processing."),
+                _c("contract_path", "varchar not null", "The contract's file."),
+                _c("contract_sha256", "varchar not null", "SHA-256 of the contract's file."),
+            ),
+            history=False,
+        ),
+        GovernanceTable(
+            "quality_results",
+            "Append-only history of every quality check's result, per run and dataset.",
+            (
+                _c("run_id", "varchar not null", "Dagster run that validated."),
+                _c("validated_at", "timestamp not null", "When the check ran."),
+                _c("dataset", "varchar not null", "Dataset (asset) checked."),
+                _c("check_name", "varchar not null", "Check name, unique for the dataset."),
+                _c("dimension", "varchar not null", "GDQF dimension."),
+                _c("severity", "varchar not null", "ERROR (blocking) or WARN (recorded)."),
+                _c("success", "boolean not null", "Whether the check passed."),
+                _c("element_count", "bigint", "Rows judged."),
+                _c("unexpected_count", "bigint", "Rows that broke the expectation."),
+                _c("unexpected_percent", "double", "Their percentage of element_count."),
+                _c("observed_value", "varchar", "What was observed, as text."),
+                _c("error", "varchar", "Internal error of the check, if any (a failed check)."),
+            ),
+            history=True,
+        ),
+        GovernanceTable(
+            "quality_scorecard",
+            "The latest GDQF scorecard: one row per dataset and dimension, score against target.",
+            (
+                _c("dataset", "varchar not null", "Dataset (asset)."),
+                _c("dimension", "varchar not null", "GDQF dimension."),
+                _c("checks", "integer not null", "Checks in this dimension."),
+                _c("checks_passed", "integer not null", "Checks that passed."),
+                _c("checks_errored", "integer not null", "Checks that failed with an error."),
+                _c("score", "double", "Mean share of data meeting the checks, percent."),
+                _c("target", "double", "Target score, percent (null: every check must pass)."),
+                _c("met", "boolean not null", "Whether the target is met."),
+                _c("run_id", "varchar not null", "Run of the latest results."),
+                _c("validated_at", "timestamp not null", "When those results were made."),
+            ),
+            history=False,
+        ),
+        GovernanceTable(
+            "quality_declarations",
+            "A plain-English quality declaration per published dataset.",
+            (
+                _c("dataset", "varchar not null", "Published dataset."),
+                _c("blocking_checks_passed", "boolean not null", "Every ERROR check passed."),
+                _c("declaration", "varchar not null", "The declaration, as Markdown."),
+                _c("generated_at", "timestamp not null", "When it was written."),
+            ),
+            history=False,
+        ),
+        GovernanceTable(
+            "linkage_metrics",
+            "Linkage quality per run and entity: pairwise precision, recall and F1 against "
+            "ground truth where there is one, and cluster statistics that need none.",
+            (
+                _c("run_id", "varchar", "Dagster run that measured."),
+                _c("entity", "varchar", "person or property."),
+                _c("precision", "double", "Pairwise precision against ground truth."),
+                _c("recall", "double", "Pairwise recall against ground truth."),
+                _c("f1", "double", "Pairwise F1 against ground truth."),
+                _c("purity", "double", "Share of records in a cluster of their true entity."),
+                _c("clusters", "bigint", "Entities (clusters) found."),
+                _c("records", "bigint", "Records clustered."),
+                _c("truth_records", "bigint", "Records in the ground truth."),
+                _c("largest_cluster", "bigint", "Records in the largest cluster."),
+                _c("size_distribution", "varchar", "Clusters per size band, as JSON."),
+                _c(
+                    "share_conflicting_dob", "double", "Share of links whose dates of birth differ."
+                ),
+                _c("measured_at", "timestamp default current_timestamp", "When measured."),
+            ),
+            history=True,
+        ),
+        GovernanceTable(
+            "consent_exclusions",
+            "How many records consent (the national data opt-out) left out of each output, "
+            "per run.",
+            (
+                _c("run_id", "varchar", "Dagster run."),
+                _c("output", "varchar", "Output the records were left out of."),
+                _c("excluded_records", "bigint", "Records left out."),
+                _c("reason", "varchar", "Why (which opt-out)."),
+                _c("recorded_at", "timestamp default current_timestamp", "When recorded."),
+            ),
+            history=True,
+        ),
+        GovernanceTable(
+            "sharing_log",
+            "Every extract written under a sharing agreement: one row per dataset extracted.",
+            (
+                _c("extract_id", "varchar", "The extract."),
+                _c("agreement_id", "varchar", "Sharing agreement it was made under."),
+                _c("consumer", "varchar", "Who receives it."),
+                _c("purpose", "varchar", "Purpose stated in the agreement."),
+                _c("legal_basis", "varchar", "Legal basis stated in the agreement."),
+                _c("expires", "date", "When the agreement expires."),
+                _c("dataset", "varchar", "Dataset extracted."),
+                _c("columns", "varchar", "Columns extracted (the permitted ones)."),
+                _c("rows", "bigint", "Rows extracted."),
+                _c("path", "varchar", "Where the extract was written."),
+                _c("extracted_at", "timestamp default current_timestamp", "When written."),
+            ),
+            history=True,
+        ),
+        GovernanceTable(
+            "publication",
+            "In the published snapshot only: which run published it, when, and how many tables.",
+            (
+                _c("run_id", "varchar", "Run that published the snapshot."),
+                _c("published_at", "timestamp", "When it was published."),
+                _c("tables", "bigint", "Tables in the snapshot."),
+            ),
+            history=False,
+        ),
+    )
+}
+
+
+def table(name: str) -> GovernanceTable:
+    """The governance table called ``name``.
+
+    Raises:
+        KeyError: No such governance table.
+    """
+    return TABLES[name]
+
+
+def ensure(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Creates the governance schema and table ``name`` if missing (keeps its rows)."""
+    con.execute(f"create schema if not exists {SCHEMA}")
+    con.execute(TABLES[name].ddl())
+
+
+def recreate(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Creates the governance schema and replaces table ``name`` with an empty one."""
+    con.execute(f"create schema if not exists {SCHEMA}")
+    con.execute(TABLES[name].ddl(replace=True))

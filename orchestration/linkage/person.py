@@ -1,0 +1,321 @@
+"""Probabilistic person linkage with Splink 5 on DuckDB: the person index.
+
+The person records of every department (``intermediate.int_person_records_unioned``, one
+row per record with its standard person attributes) are deduplicated with a Fellegi-Sunter
+model: names with typos and nicknames, dates of birth with day and month transposed,
+postcodes, and the NINO, NHS number and UPRN where a record holds them. The model's
+parameters are trained with expectation maximisation and saved as a versioned JSON file;
+they are reused until the model is retrained.
+
+Scored pairs above a threshold are clustered greedily, strongest link first, refusing any
+link that would put two different NINOs, NHS numbers, pupil numbers or years of birth in one
+cluster (one person never holds two). Each cluster gets one stable pseudonymous ``person_key``: the
+keyed HMAC of its NINO, else its NHS number, else its smallest record id, so a person keeps
+their key from run to run as long as their identifying record does.
+
+Splink works in its own in-memory DuckDB connection that attaches the warehouse: the
+warehouse only receives the results (schema ``linkage``) and is detached before dbt runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from orchestration.linkage.clustering import assign_person_keys, cluster_links
+from orchestration.linkage.model import linker as model_linker
+from orchestration.privacy import excluded_person_records_sql
+
+logger = logging.getLogger(__name__)
+
+PERSON_ATTRIBUTES: dict[str, str] = {
+    "given_name": "varchar",
+    "family_name": "varchar",
+    "date_of_birth": "date",
+    "sex": "varchar",
+    "postcode": "varchar",
+    "uprn": "bigint",
+    "nino": "varchar",
+    "nhs_number": "varchar",
+    "upn_pseudonym": "varchar",
+}
+"""Standard person attributes the model uses, with their types. A record source that lacks
+one (a column missing from the unioned records) contributes nulls."""
+
+DEFAULT_THRESHOLD = 0.9
+"""Match probability at or above which a scored pair is a link."""
+
+NICKNAMES: dict[str, str] = {
+    "AL": "ALAN", "ALEX": "ALEXANDER", "ANDY": "ANDREW", "DREW": "ANDREW", "TONY": "ANTHONY",
+    "BEN": "BENJAMIN", "BENNY": "BENJAMIN", "BOB": "ROBERT", "BOBBY": "ROBERT",
+    "ROB": "ROBERT", "ROBBIE": "ROBERT", "BILL": "WILLIAM", "BILLY": "WILLIAM",
+    "WILL": "WILLIAM", "LIAM": "WILLIAM", "CHRIS": "CHRISTOPHER", "KIT": "CHRISTOPHER",
+    "DAN": "DANIEL", "DANNY": "DANIEL", "DAVE": "DAVID", "DAVY": "DAVID", "DICK": "RICHARD",
+    "RICH": "RICHARD", "RICHIE": "RICHARD", "RICK": "RICHARD", "ED": "EDWARD",
+    "EDDIE": "EDWARD", "TED": "EDWARD", "NED": "EDWARD", "FRED": "FREDERICK",
+    "FREDDIE": "FREDERICK", "GREG": "GREGORY", "HARRY": "HENRY", "HAL": "HENRY",
+    "JIM": "JAMES", "JIMMY": "JAMES", "JAMIE": "JAMES", "JON": "JONATHAN",
+    "JOHNNY": "JOHN", "JACK": "JOHN", "JOE": "JOSEPH", "JOEY": "JOSEPH", "KEN": "KENNETH",
+    "LARRY": "LAWRENCE", "LEN": "LEONARD", "MATT": "MATTHEW", "MIKE": "MICHAEL",
+    "MICK": "MICHAEL", "MICKY": "MICHAEL", "NICK": "NICHOLAS", "NICKY": "NICHOLAS",
+    "PAT": "PATRICIA", "PETE": "PETER", "PHIL": "PHILIP", "RAY": "RAYMOND", "RON": "RONALD",
+    "SAM": "SAMUEL", "SAMMY": "SAMUEL", "STEVE": "STEPHEN", "STEVIE": "STEPHEN",
+    "STU": "STUART", "TOM": "THOMAS", "TOMMY": "THOMAS", "TIM": "TIMOTHY",
+    "ABBY": "ABIGAIL", "ALI": "ALISON", "BECKY": "REBECCA", "BECCA": "REBECCA",
+    "BETH": "ELIZABETH", "BETTY": "ELIZABETH", "LIZ": "ELIZABETH", "LIZZIE": "ELIZABETH",
+    "ELIZA": "ELIZABETH", "CATH": "CATHERINE", "CATHY": "CATHERINE", "KATE": "KATHERINE",
+    "KATIE": "KATHERINE", "KATHY": "KATHERINE", "KAT": "KATHERINE", "CHARLIE": "CHARLOTTE",
+    "LOTTIE": "CHARLOTTE", "DEBBIE": "DEBORAH", "DEB": "DEBORAH", "JENNY": "JENNIFER",
+    "JEN": "JENNIFER", "JESS": "JESSICA", "JESSIE": "JESSICA", "MAGGIE": "MARGARET",
+    "MEG": "MARGARET", "PEGGY": "MARGARET", "MANDY": "AMANDA", "SUE": "SUSAN",
+    "SUZY": "SUSAN", "VICKY": "VICTORIA", "VICKI": "VICTORIA", "TORI": "VICTORIA",
+    "MANDA": "AMANDA", "NICKI": "NICOLA", "STEPH": "STEPHANIE", "JO": "JOANNE",
+    "GABBY": "GABRIELLE", "ELLIE": "ELEANOR", "NELL": "ELEANOR", "FRAN": "FRANCES",
+    "MOLLY": "MARY", "POLLY": "MARY", "SALLY": "SARAH", "TRISH": "PATRICIA",
+}  # fmt: skip
+"""Common English nicknames and the formal given name each stands for. Names with more than
+one formal form (Sam: Samuel or Samantha) map to one of them: what matters is that a
+nickname and its formal name meet on the same value, not which."""
+
+
+@dataclass
+class LinkageRun:
+    """What one linkage run produced.
+
+    Attributes:
+        records: Person records linked.
+        excluded_records: Records left out for consent (opt-out list, opted-out patients).
+        links: Scored pairs at or above the threshold.
+        clusters: Persons (clusters) in the index.
+        largest_cluster: Records in the largest cluster.
+        refused_links: Links refused because they would join two different identifiers.
+        seconds: Wall time of the run.
+        score_seconds: Of which blocking and scoring the pairs.
+        cluster_seconds: Of which the constrained clustering.
+    """
+
+    records: int
+    excluded_records: int
+    links: int
+    clusters: int
+    largest_cluster: int
+    refused_links: int
+    seconds: float
+    score_seconds: float = 0.0
+    cluster_seconds: float = 0.0
+
+
+@dataclass
+class LinkResult:
+    """What scoring, clustering and keying the prepared records produced.
+
+    Attributes:
+        links: Scored pairs at or above the threshold.
+        refused_links: Links refused because they would join two different identifiers.
+        score_seconds: Time Splink took to block and score the pairs.
+        cluster_seconds: Time the constrained clustering took.
+        key_seconds: Time giving each cluster its person key took.
+    """
+
+    links: int
+    refused_links: int
+    score_seconds: float
+    cluster_seconds: float
+    key_seconds: float
+
+
+def prepare_person_records(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    source_columns: set[str],
+    excluded_where: str = "false",
+) -> tuple[int, int]:
+    """Creates the table ``person_input`` that the model reads, from the unioned records.
+
+    Args:
+        con: The linkage connection (the warehouse attached as ``wh``).
+        source: Qualified name of the unioned person records.
+        source_columns: Columns the unioned records hold; missing attributes become null.
+        excluded_where: SQL condition on alias ``r`` selecting records left out for consent.
+
+    Returns:
+        ``(records, excluded)``: records prepared and records left out.
+    """
+    con.execute("create or replace table nicknames (nickname varchar, formal varchar)").complete()
+    con.executemany("insert into nicknames values (?, ?)", list(NICKNAMES.items())).complete()
+    attributes = ",\n".join(
+        f"r.{name}" if name in source_columns else f"cast(null as {kind}) as {name}"
+        for name, kind in PERSON_ATTRIBUTES.items()
+    )
+    con.execute(
+        f"""
+        create or replace table person_source as
+        select r.person_record_id, {attributes}, coalesce({excluded_where}, false) as _excluded
+        from {source} as r
+        """
+    ).complete()
+    con.execute(
+        """
+        create or replace table person_input as
+        select
+            s.person_record_id,
+            upper(s.given_name) as given_name,
+            coalesce(n.formal, upper(s.given_name)) as given_name_canonical,
+            upper(s.family_name) as family_name,
+            s.date_of_birth,
+            strftime(s.date_of_birth, '%Y-%m-%d') as date_of_birth_text,
+            s.sex,
+            s.postcode,
+            s.uprn,
+            s.nino,
+            s.nhs_number,
+            s.upn_pseudonym
+        from person_source as s
+        left join nicknames as n on upper(s.given_name) = n.nickname
+        where not s._excluded
+        """
+    ).complete()
+    records, excluded = con.execute(
+        "select count(*) filter (not _excluded), count(*) filter (_excluded) from person_source"
+    ).fetchall()[0]
+    return records, excluded
+
+
+def link_persons(
+    con: duckdb.DuckDBPyConnection,
+    model: dict[str, Any],
+    key: str,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> LinkResult:
+    """Scores, links and clusters ``person_input`` into the person index.
+
+    Creates ``person_links`` (every pair at or above the threshold, with the match weight of
+    each comparison, so each link can be explained) and ``person_matches``
+    (``person_record_id, person_key, match_rule, cluster_size``).
+
+    Args:
+        con: The linkage connection holding ``person_input``.
+        model: A trained model (Splink settings dictionary).
+        key: The pseudonymisation key for ``person_key``.
+        threshold: Match probability at or above which a pair is a link.
+
+    Returns:
+        The links kept and refused, and the time each step took.
+    """
+    started = time.perf_counter()
+    linker = model_linker(con, model)
+    predictions = linker.inference.predict(
+        threshold_match_probability=threshold, warning_mode="never"
+    )
+    described = con.execute(f"select * from {predictions.physical_name} limit 0")
+    weights = [d[0] for d in described.description if d[0].startswith("mw_")]
+    described.fetchall()
+    columns = ", ".join(f"p.{c} as match_weight_{c[3:]}" for c in weights)
+    con.execute(
+        f"""
+        create or replace table person_links as
+        select
+            p.person_record_id_l,
+            p.person_record_id_r,
+            p.match_weight,
+            p.match_probability,
+            {columns}
+        from {predictions.physical_name} as p
+        """
+    ).complete()
+    predictions.drop_table_from_database_and_remove_from_cache()
+    scored = time.perf_counter()
+    refused = cluster_links(con)
+    clustered = time.perf_counter()
+    assign_person_keys(con, key)
+    links = con.execute("select count(*) from person_links").fetchall()[0][0]
+    return LinkResult(
+        links=links,
+        refused_links=refused,
+        score_seconds=scored - started,
+        cluster_seconds=clustered - scored,
+        key_seconds=time.perf_counter() - clustered,
+    )
+
+
+def prepare_from_warehouse(
+    con: duckdb.DuckDBPyConnection, health: list[tuple[str, str]]
+) -> tuple[int, int]:
+    """Prepares ``person_input`` from the warehouse's unioned person records, minus the
+    records that consent excludes (see :mod:`orchestration.privacy`).
+
+    Returns:
+        ``(records, excluded)``.
+    """
+    columns = {
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns where table_catalog = 'wh' "
+            "and table_schema = 'intermediate' and table_name = 'int_person_records_unioned'"
+        ).fetchall()
+    }
+    if not columns:
+        raise RuntimeError(
+            "intermediate.int_person_records_unioned is missing from the warehouse: "
+            "materialize the dbt models upstream of the linkage first"
+        )
+    has_opt_outs = con.execute(
+        "select count(*) from information_schema.tables where table_catalog = 'wh' "
+        "and table_schema = 'staging' and table_name = 'stg_nhs__data_opt_outs'"
+    ).fetchall()[0][0]
+    excluded = excluded_person_records_sql(
+        health if has_opt_outs else [], "wh.staging.stg_nhs__data_opt_outs"
+    )
+    return prepare_person_records(
+        con, "wh.intermediate.int_person_records_unioned", columns, excluded
+    )
+
+
+def write_index(con: duckdb.DuckDBPyConnection) -> None:
+    """Writes ``person_matches`` and ``person_links`` to the warehouse's ``linkage`` schema."""
+    con.execute(
+        """
+        create schema if not exists wh.linkage;
+        create or replace table wh.linkage.person_matches as select * from person_matches;
+        create or replace table wh.linkage.person_links as select * from person_links;
+        """
+    ).complete()
+
+
+def run_person_linkage(
+    con: duckdb.DuckDBPyConnection,
+    model: dict[str, Any],
+    key: str,
+    health: list[tuple[str, str]],
+    threshold: float = DEFAULT_THRESHOLD,
+) -> LinkageRun:
+    """Prepares, links and clusters the warehouse's person records (not yet written back).
+
+    Args:
+        con: A :func:`warehouse_session` connection.
+        model: A trained model.
+        key: The pseudonymisation key.
+        health: ``(department, dataset)`` of the health datasets (for consent).
+        threshold: Match probability at or above which a pair is a link.
+    """
+    started = time.perf_counter()
+    records, excluded = prepare_from_warehouse(con, health)
+    result = link_persons(con, model, key, threshold)
+    clusters, largest = con.execute(
+        "select count(distinct person_key), coalesce(max(cluster_size), 0) from person_matches"
+    ).fetchall()[0]
+    return LinkageRun(
+        records=records,
+        excluded_records=excluded,
+        links=result.links,
+        clusters=clusters,
+        largest_cluster=largest,
+        refused_links=result.refused_links,
+        seconds=time.perf_counter() - started,
+        score_seconds=result.score_seconds,
+        cluster_seconds=result.cluster_seconds,
+    )

@@ -1,0 +1,254 @@
+"""The headless pipeline runner: ingest, then everything downstream if anything changed.
+
+Used by the CLI (``commonground run``, ``demo``) and the benchmarks; it sits above ``defs/``
+and runs the job the code location defines, in a Dagster instance, like any other run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from orchestration.definitions import defs
+from orchestration.project import dbt_project, ensure_manifest
+from orchestration.publish import read_publication
+from orchestration.quality.results import read_scorecard
+from orchestration.settings import REPO_ROOT, Settings, get_settings
+
+JOB_NAME = "commonground_everything"
+
+
+@dataclass
+class CheckOutcome:
+    """One asset check's result in a run."""
+
+    asset: str
+    name: str
+    passed: bool
+    severity: str
+    description: str = ""
+
+
+@dataclass
+class RunSummary:
+    """What a pipeline run did: success, timings, checks and the rows in each layer.
+
+    ``run_id`` is the Dagster run that built the outputs (the ingest run when nothing was
+    rebuilt); ``run_ids`` lists every Dagster run of this pipeline run, ingest first.
+    """
+
+    run_id: str
+    success: bool
+    seconds: float
+    failed_steps: list[str] = field(default_factory=list)
+    checks: list[CheckOutcome] = field(default_factory=list)
+    tables: list[tuple[str, str, int]] = field(default_factory=list)
+    ingestion: list[tuple] = field(default_factory=list)
+    scorecard: list = field(default_factory=list)
+    published: tuple | None = None
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    skipped_reason: str = ""
+    run_ids: list[str] = field(default_factory=list)
+
+    @property
+    def failed_checks(self) -> list[CheckOutcome]:
+        """Checks that did not pass."""
+        return [c for c in self.checks if not c.passed]
+
+    @property
+    def blocking_failures(self) -> list[CheckOutcome]:
+        """ERROR checks that did not pass: they block downstream assets and publishing."""
+        return [c for c in self.failed_checks if c.severity == "ERROR"]
+
+    def rows_by_layer(self) -> dict[str, int]:
+        """Total rows per warehouse layer (marts schemas folded into ``marts``)."""
+        totals: dict[str, int] = {}
+        for schema, _, rows in self.tables:
+            layer = "marts" if schema.startswith("marts") else schema
+            totals[layer] = totals.get(layer, 0) + rows
+        return totals
+
+
+def _instance(settings: Settings) -> dg.DagsterInstance:
+    if settings.dagster_home is not None:
+        settings.dagster_home.mkdir(parents=True, exist_ok=True)
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def intake_keys(graph) -> list:
+    """Assets that take deliveries in: the ingest assets and the logs they feed."""
+    keys = []
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        if node.tags.get("layer") == "raw" or key.path in (
+            ["governance", "ingestion_log"],
+            ["governance", "contracts"],
+        ):
+            keys.append(key)
+    return keys
+
+
+def code_fingerprint() -> str:
+    """SHA-256 over everything that defines what the pipeline builds.
+
+    The dbt manifest's node checksums, every contract, suite and sharing agreement, and the
+    orchestration package's Python source: a change to any of them means a rebuild.
+    """
+    digest = hashlib.sha256()
+    manifest = json.loads(dbt_project().manifest_path.read_text(encoding="utf-8"))
+    for unique_id in sorted(manifest.get("nodes", {})):
+        node = manifest["nodes"][unique_id]
+        digest.update(unique_id.encode())
+        digest.update(str((node.get("checksum") or {}).get("checksum")).encode())
+    for folder, pattern in (("expectations", "**/*"), ("orchestration", "**/*.py")):
+        for path in sorted((REPO_ROOT / folder).glob(pattern)):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(REPO_ROOT)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _input_fingerprint(warehouse: Path, code: str) -> str:
+    """SHA-256 over the code fingerprint and every delivery loaded so far."""
+    digest = hashlib.sha256(code.encode())
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for (sha,) in con.execute(
+            "select distinct file_sha256 from governance.ingestion_log "
+            "where status = 'loaded' order by 1"
+        ).fetchall():
+            digest.update(sha.encode())
+    return digest.hexdigest()
+
+
+def _state_path(settings: Settings) -> Path:
+    return settings.data_dir / "state" / "last_build.json"
+
+
+def _execute(job, instance, keys, log_level: str):
+    return job.execute_in_process(
+        instance=instance,
+        asset_selection=keys,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
+
+
+def _collect(summary: RunSummary, result) -> None:
+    summary.success = summary.success and result.success
+    summary.failed_steps += sorted(
+        e.step_key for e in result.all_events if e.is_step_failure and e.step_key
+    )
+    for event in result.all_events:
+        if event.event_type_value == "STEP_SUCCESS" and event.step_key:
+            summary.step_seconds[event.step_key] = event.event_specific_data.duration_ms / 1000
+    for evaluation in result.get_asset_check_evaluations():
+        summary.checks.append(
+            CheckOutcome(
+                asset="/".join(evaluation.asset_key.path),
+                name=evaluation.check_name,
+                passed=evaluation.passed,
+                severity="ERROR" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "WARN",
+                description=evaluation.description or "",
+            )
+        )
+
+
+def run_everything(log_level: str = "WARNING", force: bool = False) -> RunSummary:
+    """Ingests new deliveries, then rebuilds everything downstream if anything changed.
+
+    The run has two parts. First the ingest assets take in the landing zone (with their
+    checks). Then, unless nothing has changed since the last complete build (no new delivery
+    loaded and the same code, contracts and suites), every other asset is materialized:
+    staging, linkage, conformed, marts, quality, governance and publishing. A no-change run
+    therefore rebuilds nothing and leaves the published snapshot as it was. If the first part
+    fails (e.g. a blocking check on a delivery), the second does not run.
+
+    Runs are recorded in the Dagster instance named by ``DAGSTER_HOME`` (so they appear in
+    ``make ui``), or in an ephemeral instance when that is not set.
+
+    Args:
+        log_level: Dagster console log level.
+        force: Rebuild downstream even when nothing changed.
+    """
+    settings = get_settings()
+    ensure_manifest()
+    definitions = defs()
+    job = definitions.resolve_job_def(JOB_NAME)
+    graph = definitions.resolve_asset_graph()
+    intake = intake_keys(graph)
+    rest = [
+        k
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).is_materializable and k not in set(intake)
+    ]
+    started = time.perf_counter()
+    summary = RunSummary(run_id="", success=True, seconds=0.0)
+    with _instance(settings) as instance:
+        first = _execute(job, instance, intake, log_level)
+        summary.run_id = first.run_id
+        summary.run_ids.append(first.run_id)
+        _collect(summary, first)
+        code = code_fingerprint()
+        fingerprint = _input_fingerprint(settings.warehouse_path, code) if first.success else ""
+        state_path = _state_path(settings)
+        previous = json.loads(state_path.read_text()) if state_path.exists() else {}
+        if not first.success:
+            summary.skipped_reason = "ingest failed or a delivery was blocked; nothing rebuilt"
+        elif not force and previous.get("fingerprint") == fingerprint:
+            summary.skipped_reason = (
+                f"no new delivery and no code change since run {previous.get('run_id')}; "
+                "nothing rebuilt, the published snapshot is unchanged"
+            )
+        else:
+            second = _execute(job, instance, rest, log_level)
+            summary.run_id = second.run_id
+            summary.run_ids.append(second.run_id)
+            _collect(summary, second)
+            if summary.success and not summary.blocking_failures:
+                state_path.parent.mkdir(parents=True, exist_ok=True)
+                state_path.write_text(
+                    json.dumps(
+                        {
+                            "fingerprint": fingerprint,
+                            "run_id": second.run_id,
+                            "finished_at": datetime.now(UTC).isoformat(),
+                        }
+                    )
+                )
+    summary.seconds = time.perf_counter() - started
+    if settings.warehouse_path.exists():
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            summary.tables = warehouse_tables(con)
+            summary.ingestion = con.execute(
+                "select department, dataset, status, count(*), sum(rows_in), sum(rows_loaded), "
+                "sum(rows_quarantined) from governance.ingestion_log where run_id = ? "
+                "group by all order by all",
+                [first.run_id],
+            ).fetchall()
+            summary.scorecard = read_scorecard(con)
+    summary.published = read_publication(settings.published_dir)
+    return summary
+
+
+def warehouse_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """Every table and view of the warehouse's layers with its row count."""
+    tables = con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema in ('raw', 'staging', 'intermediate', 'conformed', 'governance') "
+        "or table_schema like 'marts%' order by all"
+    ).fetchall()
+    out = []
+    for schema, name in tables:
+        rows = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+        out.append((schema, name, rows))
+    return out
