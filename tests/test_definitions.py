@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -85,3 +89,57 @@ def test_job_and_daily_schedule(defs):
     assert schedule.cron_schedule == "0 6 * * *"
     assert schedule.execution_timezone == "Europe/London"
     assert schedule.job_name == "commonground_everything"
+
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
+
+
+def definitions_snapshot(defs: dg.Definitions) -> dict:
+    """Everything the code location defines, as a reviewable document.
+
+    Every asset (group, owners, kinds, upstream assets and checks), job, schedule and sensor.
+    """
+    graph = defs.resolve_asset_graph()
+    checks: dict[str, list[str]] = {}
+    for key in graph.asset_check_keys:
+        checks.setdefault(key.asset_key.to_user_string(), []).append(key.name)
+    assets = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        name = key.to_user_string()
+        assets[name] = {
+            "group": node.group_name,
+            "owners": sorted(node.owners),
+            "kinds": sorted(node.kinds),
+            "materializable": node.is_materializable,
+            "upstream": sorted(k.to_user_string() for k in node.parent_keys),
+            "checks": sorted(checks.get(name, [])),
+        }
+    repository = defs.get_repository_def()
+    return {
+        "assets": assets,
+        "jobs": sorted(j.name for j in repository.get_all_jobs() if not j.name.startswith("__")),
+        "schedules": {
+            s.name: {"cron": s.cron_schedule, "job": s.job_name, "timezone": s.execution_timezone}
+            for s in repository.schedule_defs
+        },
+        "sensors": sorted(s.name for s in repository.sensor_defs),
+    }
+
+
+def test_the_code_location_matches_its_reviewed_snapshot(defs):
+    """A renamed model, a lost check or a new asset changes the snapshot: review the diff and
+    update it with ``UPDATE_SNAPSHOTS=1 pytest tests/test_definitions.py``."""
+    current = definitions_snapshot(defs)
+    text = json.dumps(current, indent=1, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(text, encoding="utf-8")
+    stored = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    assert set(current["assets"]) == set(stored["assets"]), (
+        "asset keys changed: added "
+        f"{sorted(set(current['assets']) - set(stored['assets']))}, removed "
+        f"{sorted(set(stored['assets']) - set(current['assets']))}"
+    )
+    changed = [k for k in current["assets"] if current["assets"][k] != stored["assets"][k]]
+    assert not changed, f"assets changed (group, owners, kinds, upstream or checks): {changed}"
+    assert current == stored

@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from orchestration import linkage
+from orchestration.contracts import load_contracts
 from orchestration.linkage import metrics as linkage_metrics
+from orchestration.privacy import health_datasets
+from orchestration.settings import DEVELOPMENT_PSEUDONYM_KEY
 from orchestration.sql import quote_literal
 
 DEFAULT_MEMORY_LIMIT = linkage.LINKAGE_MEMORY_LIMIT
@@ -47,10 +50,6 @@ def measure_linkage(data_dir: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) ->
         resident memory of this process since it started (it includes whatever the process
         did before, so measure in a fresh process for a figure of the linkage alone).
     """
-    from orchestration.contracts import load_contracts
-    from orchestration.privacy import health_datasets
-    from orchestration.settings import DEVELOPMENT_PSEUDONYM_KEY
-
     data_dir = Path(data_dir)
     warehouse = data_dir / "warehouse.duckdb"
     if not warehouse.exists():

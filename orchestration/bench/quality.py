@@ -9,6 +9,9 @@ hand-written suites) the same metrics are computed twice on a materialized wareh
   scalar metrics as subqueries.
 
 Goals (``make bench``): GX at most 3× the floor, and validation at most 25% of a pipeline run.
+
+Imports are deferred into the functions that use Great Expectations, as in the product code:
+importing it takes seconds.
 """
 
 from __future__ import annotations

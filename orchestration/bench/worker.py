@@ -4,6 +4,9 @@
 directory in ``COMMONGROUND_DATA_DIR`` and writes ``{"rows": ..., "detail": ...}`` to
 RESULT_JSON. The parent (:mod:`orchestration.bench.runner`) times the process and reads its
 peak RSS from ``wait4``.
+
+Imports are deferred into each stage's function, so that a stage's peak memory and time
+count only what that stage loads.
 """
 
 from __future__ import annotations

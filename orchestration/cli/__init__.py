@@ -44,6 +44,3 @@ def main() -> None:
         sys.stderr.flush()
     os._exit(code)
 
-
-if __name__ == "__main__":
-    main()
