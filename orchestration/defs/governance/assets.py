@@ -18,6 +18,7 @@ from orchestration.defs.governance.keys import (
     QUALITY_DOCS_KEY,
     QUALITY_RESULTS_KEY,
     QUALITY_SCORECARD_KEY,
+    governance_asset,
 )
 from orchestration.defs.quality.checks import validated_assets
 from orchestration.project import dbt_project, ensure_manifest
@@ -65,13 +66,10 @@ def build_governance_assets(models) -> list[dg.AssetsDefinition]:
     validated_keys = sorted({a.key for a in assets} | {a_key(c) for c in contracts}, key=str)
     published_keys = [dg.AssetKey([m.layer, m.name]) for m in models]
 
-    @dg.asset(
+    @governance_asset(
         key=QUALITY_RESULTS_KEY,
         deps=validated_keys,
-        group_name="governance",
         kinds={"duckdb", "greatexpectations"},
-        owners=["team:data-governance"],
-        tags={"layer": "governance"},
         description=(
             "Append-only history of every quality check's result: run_id, validated_at, "
             "dataset, check_name, GDQF dimension, severity, success, element_count, "
@@ -113,13 +111,9 @@ def build_governance_assets(models) -> list[dg.AssetsDefinition]:
             }
         )
 
-    @dg.asset(
+    @governance_asset(
         key=QUALITY_SCORECARD_KEY,
         deps=[QUALITY_RESULTS_KEY],
-        group_name="governance",
-        kinds={"duckdb"},
-        owners=["team:data-governance"],
-        tags={"layer": "governance"},
         description=(
             "GDQF scorecard: for each dataset and dimension, the achieved score (mean of its "
             "checks' scores: % of rows meeting a row-level check, 100 or 0 for a whole-table "
@@ -159,13 +153,10 @@ def build_governance_assets(models) -> list[dg.AssetsDefinition]:
             }
         )
 
-    @dg.asset(
+    @governance_asset(
         key=QUALITY_DECLARATIONS_KEY,
         deps=[QUALITY_SCORECARD_KEY, *published_keys],
-        group_name="governance",
         kinds={"duckdb", "markdown"},
-        owners=["team:data-governance"],
-        tags={"layer": "governance"},
         description=(
             "A plain-English quality declaration for each published dataset, from the latest "
             "results: what was checked, what was found, and the scores against targets. "
@@ -210,13 +201,10 @@ def build_governance_assets(models) -> list[dg.AssetsDefinition]:
             }
         )
 
-    @dg.asset(
+    @governance_asset(
         key=QUALITY_DOCS_KEY,
         deps=[QUALITY_RESULTS_KEY],
-        group_name="governance",
         kinds={"greatexpectations", "html"},
-        owners=["team:data-governance"],
-        tags={"layer": "governance"},
         description=(
             "Great Expectations Data Docs: every suite and its recent validation results, as "
             "a static site under <data dir>/docs/quality (history bounded)."

@@ -4,7 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration import privacy
-from orchestration.defs.governance.keys import CONSENT_KEY
+from orchestration.defs.governance.keys import CONSENT_KEY, governance_asset
 from orchestration.defs.linkage.assets import PERSON_MATCHES_KEY
 
 GP_REGISTRATIONS_KEY = dg.AssetKey(["conformed", "gp_registrations"])
@@ -13,13 +13,9 @@ HEALTH_OUTPUTS = {"conformed.gp_registrations": "staging.stg_nhs__gp_registratio
 """Outputs derived from health data, with the staged health table each is built from."""
 
 
-@dg.asset(
+@governance_asset(
     key=CONSENT_KEY,
     deps=[GP_REGISTRATIONS_KEY, PERSON_MATCHES_KEY],
-    group_name="governance",
-    kinds={"duckdb"},
-    owners=["team:data-governance"],
-    tags={"layer": "governance"},
     description=(
         "What consent excluded, per run and output: the records of patients on the national "
         "data opt-out left out of each output derived from health data (the person index "

@@ -1,4 +1,8 @@
-"""Asset keys of the governance assets, defined once for every module that depends on them."""
+"""Asset keys of the governance assets, defined once for every module that depends on them,
+and the decorator that gives every governance asset its group, owner and layer."""
+
+from collections.abc import Callable
+from typing import Any
 
 import dagster as dg
 
@@ -18,3 +22,21 @@ QUALITY_KEYS = (
     QUALITY_DOCS_KEY,
 )
 """The quality governance assets, which publishing waits for."""
+
+
+GOVERNANCE_OWNER = "team:data-governance"
+
+
+def governance_asset(
+    key: dg.AssetKey, kinds: set[str] | None = None, **kwargs: Any
+) -> Callable[..., dg.AssetsDefinition]:
+    """``@dg.asset`` for a governance asset: group ``governance``, owned by the data
+    governance team, tagged with its layer; ``kinds`` defaults to ``{"duckdb"}``."""
+    return dg.asset(
+        key=key,
+        group_name="governance",
+        kinds=kinds or {"duckdb"},
+        owners=[GOVERNANCE_OWNER],
+        tags={"layer": "governance"},
+        **kwargs,
+    )

@@ -6,7 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration import governance
-from orchestration.defs.governance.keys import LINKAGE_METRICS_KEY
+from orchestration.defs.governance.keys import LINKAGE_METRICS_KEY, governance_asset
 from orchestration.defs.linkage.assets import PERSON_MATCHES_KEY
 from orchestration.linkage import metrics as linkage_metrics
 from orchestration.settings import get_settings
@@ -52,13 +52,9 @@ CHECKS = [
 ]
 
 
-@dg.asset(
+@governance_asset(
     key=LINKAGE_METRICS_KEY,
     deps=[PERSON_INDEX_KEY, PROPERTY_INDEX_KEY, PERSON_MATCHES_KEY],
-    group_name="governance",
-    kinds={"duckdb"},
-    owners=["team:data-governance"],
-    tags={"layer": "governance"},
     check_specs=CHECKS,
     description=(
         "Linkage quality per run and entity (person, property): pairwise precision, recall "

@@ -10,7 +10,7 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration import governance
 from orchestration.contracts import Contract, load_contracts
-from orchestration.defs.governance.keys import CONTRACTS_KEY, INGESTION_LOG_KEY
+from orchestration.defs.governance.keys import CONTRACTS_KEY, INGESTION_LOG_KEY, governance_asset
 from orchestration.defs.ingest.assets import raw_asset_key
 from orchestration.ingest import ensure_warehouse
 from orchestration.settings import REPO_ROOT
@@ -51,12 +51,8 @@ def build_contracts_asset(contracts: list[Contract]) -> dg.AssetsDefinition:
     for c in contracts:
         digest.update(c.path.read_bytes())
 
-    @dg.asset(
+    @governance_asset(
         key=CONTRACTS_KEY,
-        group_name="governance",
-        kinds={"duckdb"},
-        owners=["team:data-governance"],
-        tags={"layer": "governance"},
         code_version=digest.hexdigest()[:16],
         description=(
             "The registry of data contracts: id, version, status, owner, dataset, "
@@ -106,13 +102,9 @@ def build_contracts_asset(contracts: list[Contract]) -> dg.AssetsDefinition:
 def build_ingestion_log_asset(contracts: list[Contract]) -> dg.AssetsDefinition:
     """The ingestion log as an asset downstream of every ingest asset."""
 
-    @dg.asset(
+    @governance_asset(
         key=INGESTION_LOG_KEY,
         deps=[raw_asset_key(c) for c in contracts],
-        group_name="governance",
-        kinds={"duckdb"},
-        owners=["team:data-governance"],
-        tags={"layer": "governance"},
         description=(
             "One row per landing file the platform has seen: loaded, rejected or duplicate, with "
             "rows in, loaded and quarantined, the run and a message."
