@@ -43,4 +43,3 @@ def main() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
     os._exit(code)
-

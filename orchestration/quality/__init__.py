@@ -2,6 +2,8 @@
 
 - :mod:`~orchestration.quality.gx_bridge`: runs GX 1.x suites against DuckDB through SQL
   and turns each expectation's result into a plain :class:`ExpectationOutcome`.
+- :mod:`~orchestration.quality.expectations`: the custom expectations that run format and
+  contract ``sql`` rules as one DuckDB query each.
 - :mod:`~orchestration.quality.suites`: suites generated from contracts and the
   hand-written suites under ``expectations/suites/``.
 - :mod:`~orchestration.quality.results`: the append-only results history, the GDQF
@@ -22,8 +24,6 @@ _EXPORTS = {
     "BufferedSqlAlchemyExecutionEngine": "gx_bridge",
     "CheckSpec": "gx_bridge",
     "DuckDBWarehouseDatasource": "gx_bridge",
-    "ExpectQueryValueToMeetThreshold": "gx_bridge",
-    "ExpectRowsToSatisfyCondition": "gx_bridge",
     "GXBridgeError": "gx_bridge",
     "GXWorkspace": "gx_bridge",
     "check_specs": "gx_bridge",
@@ -31,6 +31,8 @@ _EXPORTS = {
     "outcome_from_result": "gx_bridge",
     "suite_targets": "gx_bridge",
     "validate": "gx_bridge",
+    "ExpectQueryValueToMeetThreshold": "expectations",
+    "ExpectRowsToSatisfyCondition": "expectations",
     "ExpectationOutcome": "outcome",
     "GreatExpectationsResource": "resource",
     "ScorecardRow": "results",

@@ -112,11 +112,11 @@ def rule_expectation(rule: QualityRule, masked_columns: set[str]):
     # deferred: Great Expectations takes seconds to import.
     import great_expectations.expectations as gxe
 
-    from orchestration.quality.gx_bridge import (
+    from orchestration.quality.expectations import (
         ExpectQueryValueToMeetThreshold,
         ExpectRowsToSatisfyCondition,
-        expectation_meta,
     )
+    from orchestration.quality.gx_bridge import expectation_meta  # deferred (as above)
 
     meta = expectation_meta(
         rule.name,
