@@ -7,7 +7,7 @@ export COMMONGROUND_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 CITIZENS ?= 10000
 
-.PHONY: install demo test lint ui bench clean
+.PHONY: install demo test test-fast lint ui bench clean
 
 install: $(STAMP)
 
@@ -25,7 +25,13 @@ lint: $(STAMP)
 	cd dbt_project && ../$(BIN)/sqlfluff lint models macros tests analyses --dialect duckdb --templater jinja
 
 test: lint
+	$(BIN)/commonground onboard --check
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# Everything but the end-to-end tests marked `slow` (a few minutes).
+test-fast: lint
+	$(BIN)/commonground onboard --check
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
 ui: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)

@@ -50,6 +50,45 @@ def test_lint_fails_naming_the_file_and_field(tmp_path):
     assert "1 of 2 contracts are invalid" in flat
 
 
+def _staging_name(prop: str, value):
+    return lambda d: _prop(d, prop)["customProperties"].append(
+        {"property": "stagingName", "value": value}
+    )
+
+
+def test_lint_accepts_a_staging_name(tmp_path):
+    good = _copy(tmp_path, _staging_name("surname", "surname_text"))
+    result = runner.invoke(app, ["contracts", "lint", str(good)])
+    assert result.exit_code == 0, result.output
+    assert load_contract(good).column("surname").staging_name == "surname_text"
+    assert "stagingName" not in load_contract(good).column("surname").options
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("Surname-Text", "safe lower_snake_case"),
+        ("nino", "also the name or staging name of property 'nino'"),
+    ],
+)
+def test_lint_rejects_a_bad_staging_name_naming_file_and_field(tmp_path, value, words):
+    bad = _copy(tmp_path, _staging_name("surname", value))
+    result = runner.invoke(app, ["contracts", "lint", str(bad)])
+    assert result.exit_code == 1
+    flat = " ".join(result.output.split())
+    assert "paye_income.yaml" in flat
+    assert "schema[0].properties[3].customProperties.stagingName" in flat
+    assert words in flat
+
+
+def test_a_changed_staging_name_is_breaking(tmp_path):
+    new = _copy(tmp_path, _staging_name("surname", "surname_text"))
+    changes = diff_contracts(load_contract(PAYE), load_contract(new, check_location=False))
+    assert [(c.breaking, c.field) for c in changes if "staging name" in c.message] == [
+        (True, "column surname")
+    ]
+
+
 def _remove(name):
     return lambda d: d["schema"][0]["properties"].remove(_prop(d, name))
 

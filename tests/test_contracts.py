@@ -109,6 +109,23 @@ def _prop(doc, name):
             "safe",
         ),
         (lambda d: d["slaProperties"].pop(0), "slaProperties[frequency]", "frequency"),
+        (
+            lambda d: _prop(d, "surname")["customProperties"].append(
+                {"property": "stagingName", "value": "family name"}
+            ),
+            "schema[0].properties[3].customProperties.stagingName",
+            "safe",
+        ),
+        (
+            lambda d: [
+                _prop(d, n)["customProperties"].append(
+                    {"property": "stagingName", "value": "family_name"}
+                )
+                for n in ("forenames", "surname")
+            ],
+            "schema[0].properties[3].customProperties.stagingName",
+            "also the name",
+        ),
     ],
 )
 def test_an_invalid_contract_names_the_file_and_the_field(tmp_path, mutate, field, words):

@@ -17,12 +17,15 @@ import dagster as dg
 import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
+from typer.testing import CliRunner
 
+from orchestration.cli import app
 from orchestration.contracts import (
     MARKER,
     load_contract,
     load_contracts,
     onboard,
+    onboarding,
     person_union_path,
     render_person_union,
 )
@@ -49,12 +52,57 @@ def test_the_checked_in_person_union_is_generated_from_the_contracts():
     assert MARKER in current
 
 
-def test_onboarding_a_dataset_with_a_hand_written_model_keeps_it():
+def test_onboard_check_passes_and_every_staging_model_is_generated():
+    result = CliRunner().invoke(app, ["onboard", "--check"])
+    assert result.exit_code == 0, result.output
+    staging = DBT_PROJECT_DIR / "models" / "staging"
+    files = sorted(staging.rglob("*.sql")) + sorted(staging.rglob("*.yml"))
+    assert len(files) == 3 * len(load_contracts())
+    for path in files:
+        assert MARKER in path.read_text(encoding="utf-8"), f"{path} is not generated"
+
+
+@pytest.fixture
+def staging_copy(tmp_path: Path, monkeypatch) -> Path:
+    """A copy of the staging models and the person union that onboarding writes to."""
+    dbt_dir = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR / "models" / "staging", dbt_dir / "models" / "staging")
+    union = person_union_path(dbt_dir)
+    union.parent.mkdir(parents=True)
+    shutil.copy(person_union_path(DBT_PROJECT_DIR), union)
+    monkeypatch.setattr(onboarding, "DBT_PROJECT_DIR", dbt_dir)
+    return dbt_dir
+
+
+def test_a_stale_generated_file_fails_onboard_check(staging_copy):
+    models = staging_copy / "models" / "staging" / "hmrc" / "_hmrc__paye_income__models.yml"
+    models.write_text(models.read_text(encoding="utf-8") + "# edited by hand\n")
+    result = CliRunner().invoke(app, ["onboard", "--check"])
+    assert result.exit_code == 1, result.output
+    flat = " ".join(result.output.split())
+    assert "updated" in flat and "_hmrc__paye_income__models.yml" in flat
+    assert "1 generated file(s) out of date" in flat
+    assert models.read_text(encoding="utf-8").endswith("# edited by hand\n")
+
+
+def test_onboarding_a_dataset_with_a_hand_written_model_keeps_it(staging_copy):
+    model = staging_copy / "models" / "staging" / "hmrc" / "stg_hmrc__paye_income.sql"
+    model.write_text(model.read_text(encoding="utf-8").replace(MARKER, "written by hand"))
     results = onboard(CONTRACTS_DIR / "hmrc" / "paye_income.yaml", check=True)
     assert [(r.path.name, r.action) for r in results] == [
         ("stg_hmrc__paye_income.sql", "kept"),
         ("int_person_records_unioned.sql", "unchanged"),
     ]
+
+
+def test_staging_names_come_from_the_contract():
+    contract = load_contract(CONTRACTS_DIR / "dluhc" / "energy_certificates.yaml")
+    names = onboarding.staging_names(contract)
+    assert names["current_energy_rating"] == "energy_rating"
+    assert names["total_floor_area"] == "total_floor_area_m2"
+    assert names["lmk_key"] == "lmk_key"
+    sql = onboarding.render_staging_sql(contract)
+    assert "{{ standardise('main_fuel', 'code.main_fuel') }} as main_fuel_text," in sql
 
 
 @pytest.fixture

@@ -89,6 +89,15 @@ def _column_changes(old: Column, new: Column) -> list[Change]:
                 f"standard attribute {old.standard_attribute} -> {new.standard_attribute}",
             )
         )
+    if old.staging_name != new.staging_name:
+        out.append(
+            Change(
+                True,
+                where,
+                f"staging name {old.staging_name or '(default)'} -> "
+                f"{new.staging_name or '(default)'}: downstream models read the staging name",
+            )
+        )
     o, n = old.options, new.options
     if o.get("format") != n.get("format"):
         out.append(Change(True, where, f"format {o.get('format')} -> {n.get('format')}"))
