@@ -1,12 +1,20 @@
-"""Statistical disclosure control on crafted tables, including the tricky cases."""
+"""Statistical disclosure control on crafted tables, including the tricky cases.
+
+The Python reference (:mod:`orchestration.privacy.disclosure`) is tested on its own, and the
+dbt macro ``suppress_small_counts`` that the published Warm Homes mart uses is run in DuckDB
+and checked against it, cell for cell.
+"""
 
 from __future__ import annotations
 
 import random
 
+import duckdb
+import jinja2
 import pytest
 
 from orchestration.privacy import recoverable_cells, suppress
+from orchestration.project import DBT_PROJECT_DIR
 
 
 def _with_totals(cells: list[list[int]]) -> list[list[int]]:
@@ -77,3 +85,48 @@ def test_inconsistent_totals_are_refused():
         suppress([[1, 2, 4]], row_totals=True)
     with pytest.raises(ValueError, match="column"):
         suppress([[1, 2], [5, 2]], column_totals=True)
+
+
+def _suppress_in_sql(table: list[list[int]]) -> list[list[int | None]]:
+    """Runs the dbt macro on a table whose last row is the column totals."""
+    source = (DBT_PROJECT_DIR / "macros" / "suppress_small_counts.sql").read_text(encoding="utf-8")
+    macro = jinja2.Environment().from_string(source).module.suppress_small_counts
+    columns = [f"c{c}" for c in range(len(table[0]))]
+    rows = ", ".join(
+        "(" + ", ".join([str(r), str(r == len(table) - 1).lower(), *map(str, row)]) + ")"
+        for r, row in enumerate(table)
+    )
+    cells = f"(values {rows}) as cells(row_index, is_total, {', '.join(columns)})"
+    query = macro(cells, columns, "row_index", "is_total")
+    with duckdb.connect() as con:
+        result = con.execute(f"select {', '.join(columns)} from ({query}) order by row_index")
+        return [list(row) for row in result.fetchall()]
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        [[3, 20], [4, 30], [7, 50]],
+        [[2, 50], [40, 60], [45, 70], [87, 180]],
+        [[5, 0], [0, 12], [0, 0], [5, 12]],  # the 5 and its total of 5 are both suppressed
+        [[12, 3], [12, 40], [30, 12], [54, 55]],  # ties go to the earliest row
+        [[0, 0], [0, 0]],
+        [[9], [9]],
+    ],
+)
+def test_the_dbt_macro_matches_the_python_reference_on_crafted_tables(table):
+    assert _suppress_in_sql(table) == suppress(table, column_totals=True).values
+
+
+def test_the_dbt_macro_matches_the_python_reference_on_random_tables():
+    rng = random.Random(11)
+    for _ in range(100):
+        rows, cols = rng.randint(1, 12), rng.randint(1, 4)
+        cells = [
+            [rng.choice([0, 0, 1, 3, 8, 9, 10, 12, 12, 40, 200]) for _ in range(cols)]
+            for _ in range(rows)
+        ]
+        table = [*cells, [sum(column) for column in zip(*cells, strict=True)]]
+        expected = suppress(table, column_totals=True).values
+        assert _suppress_in_sql(table) == expected, table
+        assert not recoverable_cells(expected, column_totals=True), table

@@ -3,7 +3,8 @@
 - :mod:`~orchestration.privacy.pseudonyms`: keyed HMAC-SHA256 pseudonyms.
 - :mod:`~orchestration.privacy.opt_outs`: the national data opt-out, the consent exclusion
   log and the scan for direct identifiers in outputs.
-- :mod:`~orchestration.privacy.disclosure`: primary and secondary cell suppression.
+- :mod:`~orchestration.privacy.disclosure`: primary and secondary cell suppression (the
+  reference the dbt macro ``suppress_small_counts`` is tested against).
 - :mod:`~orchestration.privacy.sharing`: extracts under sharing agreements.
 """
 

@@ -10,6 +10,10 @@ every line is safe, since each new suppression may leave another line with a sin
 
 A table is a list of rows of counts. With ``row_totals`` the last value of each row is the
 sum of the others; with ``column_totals`` the last row is the sum of the rows above.
+
+The published Warm Homes mart applies the column-totals case in SQL, with the dbt macro
+``suppress_small_counts`` (the dbt project does not import this package);
+tests/test_disclosure.py checks that macro against :func:`suppress`.
 """
 
 from __future__ import annotations
