@@ -10,6 +10,14 @@ from orchestration.contracts import load_contracts
 from orchestration.project import CONTRACTS_DIR
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that reads the materialized demo warehouse is end to end: marked ``slow``,
+    so ``make test-fast`` leaves it out (``make test`` runs it)."""
+    for item in items:
+        if "demo_warehouse" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def dbt_target_dir(tmp_path_factory: pytest.TempPathFactory):
     """A dbt target folder of this test process's own, so parallel runs never share one."""

@@ -22,13 +22,25 @@ def generate(
         1.0, help="Scale of realistic mess (typos, invalid identifiers...); 0 gives clean data."
     ),
     progress: bool = typer.Option(True, help="Show a progress bar."),
+    profile: str = typer.Option(
+        "uk",
+        help="Which departments: uk (the sample UK departments) or foreign (a fictional "
+        "country's, whose contracts are in expectations/examples/foreign).",
+    ),
 ) -> None:
     """Writes the sample departments' deliveries to the landing zone, plus ground truth."""
-    from orchestration.generator import generate_population  # deferred (see above)
+    from orchestration.generator import PROFILES, generate_population  # deferred (see above)
 
+    if profile not in PROFILES:
+        raise typer.BadParameter(f"choose one of {', '.join(PROFILES)}", param_hint="--profile")
     settings = current_settings()
     summary = generate_population(
-        settings.data_dir, citizens=citizens, seed=seed, messiness=messiness, progress=progress
+        settings.data_dir,
+        citizens=citizens,
+        seed=seed,
+        messiness=messiness,
+        progress=progress,
+        profile=profile,
     )
     table = Table(
         title=f"Generated {summary.citizens:,} citizens at {summary.properties:,} properties "
@@ -139,10 +151,15 @@ def run(
 def demo(
     citizens: int = typer.Option(10_000, help="Number of synthetic citizens."),
     seed: int = typer.Option(42, help="Random seed."),
+    profile: str = typer.Option(
+        "uk",
+        help="Which departments: uk, or foreign (its contracts must be onboarded from "
+        "expectations/examples/foreign first, or its files are not loaded).",
+    ),
 ) -> None:
     """Generates the sample departments, runs the whole pipeline and says where results are."""
     started = time.perf_counter()
-    generate(citizens=citizens, seed=seed, messiness=1.0, progress=True)
+    generate(citizens=citizens, seed=seed, messiness=1.0, progress=True, profile=profile)
     from orchestration.runner import run_everything  # deferred (see above)
 
     summary = run_everything()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import ExitStack, nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +18,11 @@ import yaml
 
 from orchestration.generator import datasets
 from orchestration.generator.files import SCHEMAS, Sink, write_council_xlsx
+from orchestration.generator.foreign import generate_foreign
 from orchestration.generator.formatting import MessRates
 from orchestration.generator.population import build_population
 from orchestration.generator.reference import COUNCIL_TAX_AUTHORITY
+from orchestration.generator.summary import GenerationSummary as GenerationSummary
 from orchestration.generator.truth import GENERATOR_VERSION as GENERATOR_VERSION
 from orchestration.generator.truth import mission_answers as mission_answers
 from orchestration.generator.truth import write_manifest, write_truth
@@ -30,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 CHUNK_CITIZENS = 100_000
 """Citizens processed per chunk; bounds memory whatever the population size."""
+
+PROFILES = ("uk", "foreign")
+"""Generator profiles: the sample UK departments, and a fictional country's departments."""
 
 CENSUS_DATE = np.datetime64("2026-01-15")
 """Date of the school census."""
@@ -44,33 +48,6 @@ _MISSION_VARS = (
     "income_related_benefits",
     "poor_energy_ratings",
 )
-
-
-@dataclass
-class GenerationSummary:
-    """What a generation run wrote.
-
-    Attributes:
-        data_dir: The data directory written to.
-        files: Path of every landing file, by ``<department>/<dataset>``.
-        rows: Rows delivered in each landing file, by ``<department>/<dataset>``.
-        ground_truth: Path of every ground-truth file, by file name.
-        citizens: Number of citizens in the population.
-        properties: Number of properties.
-        seed: Random seed.
-        messiness: Multiplier of every mess rate.
-        elapsed_seconds: Wall time of the run.
-    """
-
-    data_dir: Path
-    files: dict[str, Path] = field(default_factory=dict)
-    rows: dict[str, int] = field(default_factory=dict)
-    ground_truth: dict[str, Path] = field(default_factory=dict)
-    citizens: int = 0
-    properties: int = 0
-    seed: int = 0
-    messiness: float = 1.0
-    elapsed_seconds: float = 0.0
 
 
 def load_mission_vars(path: Path = DBT_PROJECT_FILE) -> dict:
@@ -104,6 +81,7 @@ def generate_population(
     seed: int = 42,
     messiness: float = 1.0,
     progress: bool = False,
+    profile: str = "uk",
 ) -> GenerationSummary:
     """Generates a coherent synthetic population and every department's delivery of it.
 
@@ -120,17 +98,24 @@ def generate_population(
         messiness: Multiplier of every rate of mess (typos, missing values, invalid
             identifiers, duplicates, stale addresses); 0 gives clean data.
         progress: Whether to show a progress bar on the terminal.
+        profile: ``uk`` (the sample UK departments) or ``foreign`` (departments of a
+            fictional country, see :mod:`~orchestration.generator.foreign`).
 
     Returns:
         A summary of the files written and their row counts.
 
     Raises:
-        ValueError: If ``citizens`` is not positive or ``messiness`` is negative.
+        ValueError: If ``citizens`` is not positive, ``messiness`` is negative or the
+            profile is unknown.
     """
     if citizens < 1:
         raise ValueError(f"citizens must be at least 1, got {citizens}")
     if messiness < 0:
         raise ValueError(f"messiness must be 0 or more, got {messiness}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    if profile == "foreign":
+        return generate_foreign(Path(data_dir), citizens=citizens, seed=seed, messiness=messiness)
     began = time.perf_counter()
     data_dir = Path(data_dir)
     mission = load_mission_vars()

@@ -14,7 +14,7 @@ from orchestration.generator.reference import LOCAL_AUTHORITIES
 from orchestration.ingest import file_sha256
 
 if TYPE_CHECKING:
-    from orchestration.generator.core import GenerationSummary
+    from orchestration.generator.summary import GenerationSummary
 
 GENERATOR_VERSION = "1.0.0"
 """Version of the generator, recorded in the manifest."""
@@ -159,4 +159,7 @@ def write_manifest(path: Path, summary: GenerationSummary, truth_rows: dict[str,
         "messiness": summary.messiness,
         "files": files,
     }
+    if summary.profile != "uk":
+        # Only other profiles say so, which keeps the uk manifest as it always was.
+        manifest["profile"] = summary.profile
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
