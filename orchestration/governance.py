@@ -85,6 +85,14 @@ TABLES: dict[str, GovernanceTable] = {
                 _c("run_id", "varchar not null", "Dagster run that took the file in."),
                 _c("loaded_at", "timestamp not null", "When the file was taken in."),
                 _c("message", "varchar", "Why a file was rejected or a duplicate."),
+                _c("reason", "varchar", "Code of the rule a rejected file broke."),
+                _c(
+                    "values_nulled",
+                    "json",
+                    "Per column with onInvalid: null, the values of the file that broke the "
+                    "column's rules and were nulled in staging instead of quarantined, as "
+                    "JSON {column: count}; null when the contract has no such column.",
+                ),
             ),
             history=True,
         ),
@@ -178,6 +186,83 @@ TABLES: dict[str, GovernanceTable] = {
                     "share_conflicting_dob", "double", "Share of links whose dates of birth differ."
                 ),
                 _c("measured_at", "timestamp default current_timestamp", "When measured."),
+                _c(
+                    "reviewed_pairs",
+                    "bigint",
+                    "Pairs a clerical review decided match or non-match (review rows only).",
+                ),
+                _c(
+                    "reviewed_precision",
+                    "double",
+                    "Share of those decided pairs that the reviewers decided match.",
+                ),
+            ),
+            history=True,
+        ),
+        GovernanceTable(
+            "linkage_source_pairs",
+            "Person linkage quality that needs no ground truth, per run and pair of sources "
+            "(department and dataset, both orders collapsed, a source with itself for its "
+            "duplicates) and per source against every other source (department_r and "
+            "dataset_r '*'). Written by governance/linkage_source_pairs.",
+            (
+                _c("run_id", "varchar", "Dagster run that measured."),
+                _c("department_l", "varchar", "Department of the first source."),
+                _c("dataset_l", "varchar", "Dataset of the first source."),
+                _c("department_r", "varchar", "Department of the second source ('*': all others)."),
+                _c("dataset_r", "varchar", "Dataset of the second source ('*': all others)."),
+                _c("records_l", "bigint", "Records of the first source in the person index."),
+                _c("records_r", "bigint", "Records of the second side in the person index."),
+                _c(
+                    "linked_records",
+                    "bigint",
+                    "Records of the smaller side sharing a person with the other side (the "
+                    "first source's for a source with itself or with all others).",
+                ),
+                _c("link_rate", "double", "linked_records over the records of that side."),
+                _c("links", "bigint", "Accepted links between the two sides."),
+                _c(
+                    "match_weight_deciles",
+                    "varchar",
+                    "Minimum, deciles (p10..p90) and maximum of the links' match weights, as JSON.",
+                ),
+                _c(
+                    "uncertain_records",
+                    "bigint",
+                    "Records whose best candidate on the other side has a match probability "
+                    "from 0.1 to below 0.9.",
+                ),
+                _c(
+                    "uncertain_share",
+                    "double",
+                    "uncertain_records over the records of both sides (null when no scored "
+                    "pairs below the threshold were kept).",
+                ),
+                _c("expected_true_links", "double", "Sum of the links' match probabilities."),
+                _c(
+                    "estimated_precision",
+                    "double",
+                    "The model's own precision estimate: mean match probability of the links.",
+                ),
+                _c(
+                    "estimated_recall",
+                    "double",
+                    "The model's own recall estimate: the links' probabilities over every "
+                    "scored pair's at or above 0.1 (null without pairs below the threshold).",
+                ),
+                _c(
+                    "candidates_available",
+                    "boolean",
+                    "Whether scored pairs below the threshold (linkage.person_candidates) "
+                    "were available.",
+                ),
+                _c(
+                    "expected_link_rate",
+                    "double",
+                    "Link rate the source's contract expects (customProperties.expectedLinkRate"
+                    "), on rows against all other sources.",
+                ),
+                _c("measured_at", "timestamp default current_timestamp", "When measured."),
             ),
             history=True,
         ),
@@ -239,6 +324,16 @@ def ensure(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Creates the governance schema and table ``name`` if missing (keeps its rows)."""
     con.execute(f"create schema if not exists {SCHEMA}")
     con.execute(TABLES[name].ddl())
+
+
+def add_missing_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Adds the columns of history table ``name`` that an older warehouse's copy lacks."""
+    for column in TABLES[name].columns:
+        kind = column.type.split(" not null")[0].split(" primary key")[0]
+        con.execute(
+            f"alter table {TABLES[name].qualified_name} add column if not exists "
+            f"{column.name} {kind}"
+        )
 
 
 def recreate(con: duckdb.DuckDBPyConnection, name: str) -> None:

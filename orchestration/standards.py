@@ -61,6 +61,14 @@ _ATTRIBUTES = [
         repeats_rarely=True,
     ),
     StandardAttribute(
+        "person.identifier",
+        "A person's identifier in a scheme a department keeps (column customProperties "
+        "identifierScheme, e.g. au.social_security): trimmed, upper case, no format check.",
+        direct_identifier=True,
+        person_attribute=True,
+        repeats_rarely=True,
+    ),
+    StandardAttribute(
         "person.given_name", "Given name, normalised for matching.", True, person_attribute=True
     ),
     StandardAttribute(
@@ -85,6 +93,35 @@ _ATTRIBUTES = [
         repeats_rarely=True,
     ),
     StandardAttribute("address.text", "A whole address as free text.", True, repeats_rarely=True),
+    StandardAttribute(
+        "address.house_number",
+        "House number or name within a street, upper case.",
+        True,
+        person_attribute=True,
+    ),
+    StandardAttribute(
+        "address.street",
+        "Street of an address, upper case, punctuation removed.",
+        True,
+        person_attribute=True,
+    ),
+    StandardAttribute(
+        "address.locality",
+        "Town, village or suburb of an address, upper case.",
+        person_attribute=True,
+    ),
+    StandardAttribute(
+        "address.region",
+        "County, state or province of an address, upper case.",
+        person_attribute=True,
+    ),
+    StandardAttribute(
+        "address.postal_code",
+        "A postcode of any country: trimmed, upper case, inner spaces removed (no format "
+        "check; the contract's customProperties.country says which country).",
+        person_attribute=True,
+        repeats_rarely=True,
+    ),
     StandardAttribute(
         "address.postcode",
         "UK postcode, upper case with one space.",
@@ -116,6 +153,9 @@ _ATTRIBUTES = [
     StandardAttribute("organisation.gp_practice", "ODS code of a GP practice."),
     StandardAttribute("organisation.school_urn", "URN of a school."),
     StandardAttribute("measure.number", "A numeric measure.", repeats_rarely=True),
+    StandardAttribute(
+        "none", "Kept in the raw table as delivered and not conformed: left out of staging."
+    ),
 ]
 
 STANDARD_ATTRIBUTES: dict[str, StandardAttribute] = {a.name: a for a in _ATTRIBUTES}
@@ -141,5 +181,30 @@ ODCS_TO_GDQF = {
 }
 
 CLASSIFICATIONS = ("public", "official", "personal", "special_category")
+
+# ISO 3166-1 alpha-2 country codes for a contract's ``country``: the officially assigned ones
+# plus the user-assigned ones ISO reserves for private use (AA, QM-QZ, XA-XZ, ZZ), which
+# name a fictional or not-yet-coded territory, as test data does.
+USER_ASSIGNED_COUNTRY_CODES = frozenset(
+    ["AA", "ZZ"]
+    + [f"Q{c}" for c in "MNOPQRSTUVWXYZ"]
+    + [f"X{c}" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+)
+COUNTRY_CODES = USER_ASSIGNED_COUNTRY_CODES | frozenset(
+    " ".join(
+        (
+            "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM",
+            "BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX",
+            "CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG",
+            "GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR",
+            "IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV",
+            "LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE",
+            "NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO",
+            "RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF",
+            "TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF",
+            "WS YE YT ZA ZM ZW",
+        )
+    ).split()
+)
 
 SEVERITIES = {"error": "ERROR", "warning": "WARN", "warn": "WARN", "info": "WARN"}

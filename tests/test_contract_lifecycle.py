@@ -76,7 +76,8 @@ def test_lint_rejects_a_bad_staging_name_naming_file_and_field(tmp_path, value, 
     result = runner.invoke(app, ["contracts", "lint", str(bad)])
     assert result.exit_code == 1
     flat = " ".join(result.output.split())
-    assert "paye_income.yaml" in flat
+    # The console wraps a long temporary path anywhere, even inside the file name.
+    assert "paye_income.yaml" in "".join(result.output.split())
     assert "schema[0].properties[3].customProperties.stagingName" in flat
     assert words in flat
 
@@ -215,3 +216,30 @@ def test_contracts_registry_asset(tmp_path):
         "paye_income",
         "personal",
     ) in rows
+
+
+def _on_invalid(value: str):
+    return lambda d: _prop(d, "gross_pay")["customProperties"].append(
+        {"property": "onInvalid", "value": value}
+    )
+
+
+def test_diff_reads_on_invalid_null_as_loosening_and_back_as_breaking(tmp_path):
+    quarantined = load_contract(_copy(tmp_path, name="old"))
+    nulled = load_contract(_copy(tmp_path, _on_invalid("null"), name="new"))
+    [loosened] = diff_contracts(quarantined, nulled)
+    assert not loosened.breaking and "onInvalid quarantine -> null" in loosened.message
+    tightened = diff_contracts(nulled, quarantined)
+    assert [c.message for c in tightened if c.breaking] == ["onInvalid null -> quarantine"]
+
+
+def test_lint_names_a_date_pattern_that_cannot_be_read(tmp_path):
+    bad = _copy(
+        tmp_path,
+        lambda d: _prop(d, "date_of_birth")["logicalTypeOptions"].update(format="dmyyyy"),
+    )
+    result = runner.invoke(app, ["contracts", "lint", str(bad)])
+    assert result.exit_code == 1
+    flat = " ".join(result.output.split())
+    assert "schema[0].properties[4].logicalTypeOptions.format" in flat
+    assert "needs a separator" in flat

@@ -143,3 +143,132 @@ def test_a_file_that_is_not_yaml_is_named(tmp_path):
     path.write_text("apiVersion: [unclosed")
     with pytest.raises(ContractError, match="paye_income.yaml: \\(file\\): not valid YAML"):
         load_contract(path)
+
+
+# --- the vocabulary that onboards any department by contract alone -----------------------
+
+NEW_DEPARTMENT = Path(__file__).parent / "data" / "contracts" / "centrelink" / "payments.yaml"
+
+
+def test_a_department_of_another_country_uses_the_whole_vocabulary():
+    contract = load_contract(NEW_DEPARTMENT)
+    assert contract.country == "AU"
+    assert contract.expected_link_rate == 0.8
+    crn = contract.column("crn")
+    assert (crn.standard_attribute, crn.identifier_scheme) == (
+        "person.identifier",
+        "au.centrelink_crn",
+    )
+    assert contract.column("birth_date").options["format"] == "yyyymmdd"
+    assert contract.column("birth_date").on_invalid == "quarantine"
+    assert contract.column("paid_on").on_invalid == "null"
+    assert not contract.column("office_notes").conformed
+    assert {c.standard_attribute for c in contract.columns} >= {
+        "address.house_number",
+        "address.street",
+        "address.locality",
+        "address.region",
+        "address.postal_code",
+    }
+
+
+def test_contracts_without_the_new_properties_keep_their_defaults(contracts):
+    for contract in contracts.values():
+        assert contract.country == "" and contract.expected_link_rate is None
+        assert all(c.on_invalid == "quarantine" and c.conformed for c in contract.columns)
+
+
+@pytest.mark.parametrize(
+    "fmt", ["yyyymmdd", "dd.mm.yyyy", "d MMM yyyy", "mm/dd/yyyy", "yymmdd", "MMM d, yyyy"]
+)
+def test_date_patterns_are_accepted(tmp_path, fmt):
+    path = _broken(
+        tmp_path, lambda d: _prop(d, "date_of_birth")["logicalTypeOptions"].update(format=fmt)
+    )
+    assert load_contract(path).column("date_of_birth").options["format"] == fmt
+
+
+def _custom(prop: str, key: str, value):
+    return lambda d: _prop(d, prop)["customProperties"].append({"property": key, "value": value})
+
+
+def _top(key: str, value):
+    return lambda d: d["customProperties"].append({"property": key, "value": value})
+
+
+def _format(value: str):
+    return lambda d: _prop(d, "date_of_birth")["logicalTypeOptions"].update(format=value)
+
+
+DOB = "schema[0].properties[4]"
+NINO = "schema[0].properties[1]"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "words"),
+    [
+        (_format("yyyy-dd"), f"{DOB}.logicalTypeOptions.format", "has no month"),
+        (_format("dd-mm"), f"{DOB}.logicalTypeOptions.format", "has no year"),
+        (_format("yyyy-mm-dd-dd"), f"{DOB}.logicalTypeOptions.format", "repeats the day"),
+        (_format("yyyy-mm-qq"), f"{DOB}.logicalTypeOptions.format", "'qq' is not a date token"),
+        (_format("yyyy-MM-dd"), f"{DOB}.logicalTypeOptions.format", "'MM' is not a date token"),
+        (_format("dmyyyy"), f"{DOB}.logicalTypeOptions.format", "needs a separator"),
+        (_format("yyyymd"), f"{DOB}.logicalTypeOptions.format", "needs a separator"),
+        (_format("dd%mm%yyyy"), f"{DOB}.logicalTypeOptions.format", "cannot separate"),
+        (
+            lambda d: _prop(d, "nino")["customProperties"][0].update(value="address.zip"),
+            f"{NINO}.customProperties.standardAttribute",
+            "address.postal_code, address.postcode",
+        ),
+        (
+            lambda d: _prop(d, "nino")["customProperties"][0].update(value="person.identifier"),
+            f"{NINO}.customProperties.identifierScheme",
+            "needs its scheme",
+        ),
+        (
+            lambda d: (
+                _prop(d, "nino")["customProperties"][0].update(value="person.identifier"),
+                _custom("nino", "identifierScheme", "AU SSN")(d),
+            ),
+            f"{NINO}.customProperties.identifierScheme",
+            "lower-case dotted",
+        ),
+        (
+            _custom("nino", "identifierScheme", "uk.nino"),
+            f"{NINO}.customProperties.identifierScheme",
+            "only a person.identifier",
+        ),
+        (_custom("nino", "onInvalid", "drop"), f"{NINO}.customProperties.onInvalid", "drop"),
+        (
+            lambda d: _prop(d, "record_id")["customProperties"][0].update(value="none"),
+            "schema[0].properties[0].customProperties.standardAttribute",
+            "primary-key",
+        ),
+        (_top("country", "UK"), "customProperties.country", "ISO 3166"),
+        (_top("country", "AUS"), "customProperties.country", "ISO 3166"),
+        (_top("expectedLinkRate", 0), "customProperties.expectedLinkRate", "(0, 1]"),
+        (_top("expectedLinkRate", 1.5), "customProperties.expectedLinkRate", "(0, 1]"),
+        (_top("expectedLinkRate", "high"), "customProperties.expectedLinkRate", "(0, 1]"),
+    ],
+)
+def test_an_invalid_vocabulary_word_names_the_file_and_the_field(tmp_path, mutate, field, words):
+    path = _broken(tmp_path, mutate)
+    with pytest.raises(ContractError) as caught:
+        load_contract(path)
+    assert caught.value.path == str(path)
+    assert caught.value.field_path == field, caught.value.field_path
+    assert words in str(caught.value)
+
+
+def test_a_lower_case_country_and_a_whole_link_rate_are_read(tmp_path):
+    path = _broken(tmp_path, lambda d: (_top("country", "nz")(d), _top("expectedLinkRate", 1)(d)))
+    contract = load_contract(path)
+    assert (contract.country, contract.expected_link_rate) == ("NZ", 1.0)
+
+
+def test_the_foreign_example_contracts_are_valid_with_a_user_assigned_country():
+    """The foreign profile's country is fictional: ISO 3166's user-assigned XX is accepted."""
+    examples = sorted((CONTRACTS_DIR.parent / "examples" / "foreign").glob("*/*.yaml"))
+    assert len(examples) == 3
+    for path in examples:
+        assert load_contract(path).country == "XX"

@@ -34,6 +34,6 @@
             {{ excel_serial }}
         )
     {%- else -%}
-        {{ exceptions.raise_compiler_error("parse_date: unknown format '" ~ format ~ "' (use dd/mm/yyyy, yyyy-mm-dd, excel or any)") }}
+        {{ parse_date_pattern(text, format) }}
     {%- endif -%}
 {%- endmacro %}

@@ -17,6 +17,12 @@
         {{ clean_address(column) }}
     {%- elif attribute == 'address.postcode' -%}
         {{ clean_postcode(column) }}
+    {%- elif attribute == 'address.postal_code' -%}
+        {{ clean_postal_code(column) }}
+    {%- elif attribute in ('address.street', 'address.locality', 'address.region') -%}
+        {{ clean_address(column) }}
+    {%- elif attribute in ('address.house_number', 'person.identifier') -%}
+        {{ clean_code(column, 'upper') }}
     {%- elif attribute == 'property.uprn' -%}
         {{ clean_uprn(column) }}
     {%- elif attribute == 'money.gbp' -%}

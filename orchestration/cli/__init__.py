@@ -2,7 +2,8 @@
 
 One module per command group: :mod:`~orchestration.cli.pipeline` (generate, prepare, run,
 demo), :mod:`~orchestration.cli.contracts` (contracts lint and diff, onboard),
-:mod:`~orchestration.cli.share` and :mod:`~orchestration.cli.bench`.
+:mod:`~orchestration.cli.share`, :mod:`~orchestration.cli.linkage` (linkage review) and
+:mod:`~orchestration.cli.bench`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import sys
 from orchestration.cli import pipeline
 
 # isort: split
-from orchestration.cli import bench, contracts, share
+from orchestration.cli import bench, contracts, linkage, share
 from orchestration.cli.app import app
 
-__all__ = ["app", "bench", "contracts", "main", "pipeline", "share"]
+__all__ = ["app", "bench", "contracts", "linkage", "main", "pipeline", "share"]
 
 
 def main() -> None:

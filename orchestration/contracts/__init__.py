@@ -11,6 +11,13 @@
   (:mod:`~orchestration.contracts.person_union`).
 """
 
+from orchestration.contracts.dates import (
+    DateFormatError,
+    DatePattern,
+    check_date_format,
+    date_pattern,
+    pattern_date_sql,
+)
 from orchestration.contracts.diff import Change, diff_contracts
 from orchestration.contracts.model import (
     Column,
@@ -34,6 +41,7 @@ from orchestration.contracts.onboarding import (
     render_staging_sql,
     staging_names,
 )
+from orchestration.contracts.validity import OptionRule, option_rules, present_sql
 
 __all__ = [
     "MARKER",
@@ -41,16 +49,24 @@ __all__ = [
     "Column",
     "Contract",
     "ContractError",
+    "DateFormatError",
+    "DatePattern",
     "GeneratedFile",
+    "OptionRule",
     "QualityRule",
+    "check_date_format",
     "contract_paths",
+    "date_pattern",
     "diff_contracts",
     "is_person_source",
     "load_contract",
     "load_contracts",
     "odcs_json_schema",
     "onboard",
+    "option_rules",
+    "pattern_date_sql",
     "person_union_path",
+    "present_sql",
     "render_models_yaml",
     "render_person_union",
     "render_sources_yaml",

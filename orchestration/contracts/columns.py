@@ -8,6 +8,10 @@ Besides the ODCS fields, a property carries Common Ground custom properties:
   the contract name, e.g. ``address_text`` for a delivered ``property_address``. A safe
   lower_snake_case name, unique within the dataset (no other property's name or staging
   name).
+- ``onInvalid`` (optional): ``quarantine`` (default) or ``null`` for a value that breaks the
+  column's type or validation rules.
+- ``identifierScheme`` (required for ``person.identifier``): the identifier's scheme, a
+  lower-case dotted name such as ``au.social_security``.
 - ``codeSystem``, ``allowedValues`` and other row-rule options, kept in ``Column.options``
   together with the ``logicalTypeOptions`` (date ``format``, ``maxLength``, ``pattern``...).
 """
@@ -19,13 +23,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestration.contracts.dates import NAMED_DATE_FORMATS, check_date_format
 from orchestration.contracts.errors import IDENTIFIER, ContractError, custom_properties, require
 from orchestration.contracts.quality import QualityRule, parse_quality_rule
 from orchestration.sql import is_safe_identifier
 from orchestration.standards import CLASSIFICATIONS, STANDARD_ATTRIBUTES
 
 LOGICAL_TYPES = {"string", "date", "timestamp", "number", "integer", "boolean"}
-DATE_FORMATS = ("dd/mm/yyyy", "yyyy-mm-dd", "excel", "any")
+DATE_FORMATS = NAMED_DATE_FORMATS
+ON_INVALID = ("quarantine", "null")
+NOT_CONFORMED = "none"
+# A lower-case dotted scheme name: a country or authority, then the scheme (uk.driving_licence).
+IDENTIFIER_SCHEME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,13 @@ class Column:
         staging_name: The column's name in the staging model when the contract sets one
             (custom property ``stagingName``), else empty: onboarding then uses the standard
             name of the attribute or the contract name.
+        on_invalid: What happens to a row whose value breaks the column's type or
+            validation rules (custom property ``onInvalid``): ``quarantine`` (the default) or
+            ``null`` (the row loads, the staging value is null and the count is logged).
+        identifier_scheme: For ``person.identifier``, the scheme of the identifier (custom
+            property ``identifierScheme``, e.g. ``au.social_security``), else empty.
+        on_invalid_declared: Whether the contract sets ``onInvalid``: only then is an
+            identifier's format (NINO, NHS number, UPN, UPRN, UK postcode) a row rule.
     """
 
     name: str
@@ -59,16 +75,27 @@ class Column:
     standard_attribute: str
     options: dict[str, Any] = field(default_factory=dict)
     staging_name: str = ""
+    on_invalid: str = "quarantine"
+    identifier_scheme: str = ""
+    on_invalid_declared: bool = False
+
+    @property
+    def conformed(self) -> bool:
+        """False for ``standardAttribute: none``: kept in raw, left out of staging."""
+        return self.standard_attribute != NOT_CONFORMED
 
 
 def check_options(path: Path, where: str, logical: str, options: dict[str, Any]) -> None:
     """Checks the row-rule options of a property: format, lengths, pattern, allowed values."""
-    if logical == "date" and str(options.get("format", "any")) not in DATE_FORMATS:
-        raise ContractError(
-            path,
-            f"{where}.logicalTypeOptions.format",
-            f"{options['format']!r} is not one of {', '.join(DATE_FORMATS)}",
-        )
+    if logical == "date":
+        problem = check_date_format(str(options.get("format", "any")))
+        if problem:
+            raise ContractError(
+                path,
+                f"{where}.logicalTypeOptions.format",
+                f"{problem}; use {', '.join(DATE_FORMATS)} or a pattern of yyyy, yy, mm, m, "
+                "dd, d, MMM and separators (yyyymmdd, dd.mm.yyyy, d MMM yyyy)",
+            )
     for key in ("maxLength", "minLength"):
         value = options.get(key)
         if value is not None and (
@@ -124,6 +151,28 @@ def _staging_name(path: Path, where: str, value: Any) -> str:
     return value
 
 
+def _identifier_scheme(path: Path, where: str, attribute: str, value: Any) -> str:
+    """The ``identifierScheme`` of a ``person.identifier`` column, required and checked."""
+    field_path = f"{where}.customProperties.identifierScheme"
+    if attribute != "person.identifier":
+        if value is not None:
+            raise ContractError(path, field_path, "only a person.identifier column has a scheme")
+        return ""
+    if value is None:
+        raise ContractError(
+            path,
+            field_path,
+            "a person.identifier column needs its scheme (e.g. au.social_security)",
+        )
+    if not isinstance(value, str) or not IDENTIFIER_SCHEME.match(value) or len(value) > 60:
+        raise ContractError(
+            path,
+            field_path,
+            f"{value!r} is not a lower-case dotted scheme name (e.g. uk.driving_licence)",
+        )
+    return value
+
+
 def parse_column(path: Path, where: str, prop: dict[str, Any]) -> Column:
     """Checks one ODCS property and returns it as a :class:`Column` (its rules aside)."""
     name, physical = _names(path, where, prop)
@@ -143,9 +192,25 @@ def parse_column(path: Path, where: str, prop: dict[str, Any]) -> Column:
         raise ContractError(
             path,
             f"{where}.customProperties.standardAttribute",
-            f"{attribute!r} is not a known standard attribute",
+            f"{attribute!r} is not a known standard attribute; the vocabulary is: "
+            f"{', '.join(sorted(STANDARD_ATTRIBUTES))}",
+        )
+    if attribute == NOT_CONFORMED and prop.get("primaryKey"):
+        raise ContractError(
+            path,
+            f"{where}.customProperties.standardAttribute",
+            "a primary-key column must be conformed (not standardAttribute: none)",
         )
     staging_name = _staging_name(path, where, col_custom.pop("stagingName", None))
+    declared = "onInvalid" in col_custom
+    on_invalid = col_custom.pop("onInvalid", "quarantine")
+    if on_invalid not in ON_INVALID:
+        raise ContractError(
+            path,
+            f"{where}.customProperties.onInvalid",
+            f"{on_invalid!r} is not one of {', '.join(ON_INVALID)}",
+        )
+    scheme = _identifier_scheme(path, where, attribute, col_custom.pop("identifierScheme", None))
     options = {**(prop.get("logicalTypeOptions") or {}), **col_custom}
     check_options(path, where, logical, options)
     return Column(
@@ -160,6 +225,9 @@ def parse_column(path: Path, where: str, prop: dict[str, Any]) -> Column:
         standard_attribute=attribute,
         options=options,
         staging_name=staging_name,
+        on_invalid=on_invalid,
+        identifier_scheme=scheme,
+        on_invalid_declared=declared,
     )
 
 

@@ -98,6 +98,22 @@ def _column_changes(old: Column, new: Column) -> list[Change]:
                 f"{new.staging_name or '(default)'}: downstream models read the staging name",
             )
         )
+    if (old.on_invalid, old.on_invalid_declared) != (new.on_invalid, new.on_invalid_declared):
+        # Quarantining what used to load (or checking an identifier's format at the door)
+        # tightens the contract; nulling what used to be quarantined loosens it.
+        tightened = new.on_invalid == "quarantine" and (
+            old.on_invalid == "null" or not old.on_invalid_declared
+        )
+        out.append(Change(tightened, where, f"onInvalid {old.on_invalid} -> {new.on_invalid}"))
+    if old.identifier_scheme != new.identifier_scheme:
+        out.append(
+            Change(
+                True,
+                where,
+                f"identifier scheme {old.identifier_scheme} -> {new.identifier_scheme}: "
+                "pseudonyms change",
+            )
+        )
     o, n = old.options, new.options
     if o.get("format") != n.get("format"):
         out.append(Change(True, where, f"format {o.get('format')} -> {n.get('format')}"))

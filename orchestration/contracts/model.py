@@ -43,7 +43,7 @@ from orchestration.contracts.quality import (
     parse_quality_targets,
 )
 from orchestration.project import CONTRACTS_DIR
-from orchestration.standards import CLASSIFICATIONS
+from orchestration.standards import CLASSIFICATIONS, COUNTRY_CODES
 
 __all__ = [
     "DATE_FORMATS",
@@ -71,7 +71,10 @@ class Contract:
     """A parsed and validated data contract for one delivered dataset.
 
     ``title`` is the contract's ``name``; ``business_name`` is the dataset's
-    ``businessName`` (the title when the schema gives none).
+    ``businessName`` (the title when the schema gives none). ``country`` is the contract's
+    ``customProperties.country`` (ISO 3166 alpha-2, upper case; empty when not given) and
+    ``expected_link_rate`` its ``customProperties.expectedLinkRate`` (the share of records
+    expected to link to a person, in (0, 1]; None when not given).
     """
 
     path: Path
@@ -100,6 +103,8 @@ class Contract:
     quality: tuple[QualityRule, ...]
     quality_targets: dict[str, float] = field(default_factory=dict)
     business_name: str = ""
+    country: str = ""
+    expected_link_rate: float | None = None
     document: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -246,6 +251,28 @@ def _quality(
     return tuple(rules)
 
 
+def _country(path: Path, custom: dict[str, Any]) -> str:
+    value = custom.get("country")
+    if value is None:
+        return ""
+    if not isinstance(value, str) or value.upper() not in COUNTRY_CODES:
+        raise ContractError(
+            path, "customProperties.country", f"{value!r} is not an ISO 3166 alpha-2 country code"
+        )
+    return value.upper()
+
+
+def _expected_link_rate(path: Path, custom: dict[str, Any]) -> float | None:
+    value = custom.get("expectedLinkRate")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise ContractError(
+            path, "customProperties.expectedLinkRate", f"{value!r} is not a number in (0, 1]"
+        )
+    return float(value)
+
+
 @dataclass(frozen=True)
 class _Ownership:
     team: str
@@ -314,6 +341,8 @@ def _build(path: Path, doc: dict[str, Any], check_location: bool = True) -> Cont
         quality=rules,
         quality_targets=quality_targets,
         business_name=obj.get("businessName") or doc.get("name") or raw_table,
+        country=_country(path, custom),
+        expected_link_rate=_expected_link_rate(path, custom),
         document=doc,
     )
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from orchestration.contracts.model import Contract
+from orchestration.contracts.model import Contract, ContractError
 from orchestration.contracts.staging import (
     MARKER,
     PSEUDONYM_DOMAINS,
@@ -27,12 +28,65 @@ PERSON_COLUMNS = (
     ("nhs_number_pseudonym", "varchar", "pseudonym:person.nhs_number"),
     ("upn_pseudonym", "varchar", "pseudonym:person.pupil_number"),
 )
+# Address parts the union carries after PERSON_COLUMNS, each only when a contract supplies
+# it (so a union of datasets without them is unchanged): (name, type, attribute).
+ADDRESS_COLUMNS = (
+    ("postal_code", "varchar", "address.postal_code"),
+    ("house_number", "varchar", "address.house_number"),
+    ("street", "varchar", "address.street"),
+    ("locality", "varchar", "address.locality"),
+    ("region", "varchar", "address.region"),
+)
 PARENT_COLUMNS = {
     "given_name": "related_person.given_name",
     "family_name": "related_person.family_name",
     "postcode": "address.postcode",
     "uprn": "property.uprn",
+    **{name: attribute for name, _, attribute in ADDRESS_COLUMNS},
 }
+IDENTIFIER_ATTRIBUTE = "person.identifier"
+IDENTIFIER_SCHEME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
+"""Allowed spelling of an ``identifierScheme`` (it becomes part of a column name)."""
+
+
+def identifier_column(scheme: str) -> str:
+    """The pseudonym column of a ``person.identifier`` scheme: ``xx.social_security`` ->
+    ``identifier_xx_social_security_pseudonym`` (the identifier itself stays in staging)."""
+    return f"identifier_{scheme.replace('.', '_')}_pseudonym"
+
+
+def identifier_schemes(contract: Contract) -> list[str]:
+    """The ``identifierScheme`` of each ``person.identifier`` column of a contract.
+
+    Raises:
+        ContractError: A scheme is missing or not lower-case dotted words.
+    """
+    schemes = []
+    for i, c in enumerate(contract.columns):
+        if c.standard_attribute != IDENTIFIER_ATTRIBUTE:
+            continue
+        scheme = str(getattr(c, "identifier_scheme", "") or c.options.get("identifierScheme") or "")
+        if not IDENTIFIER_SCHEME.fullmatch(scheme):
+            raise ContractError(
+                contract.path,
+                f"schema[0].properties[{i}].customProperties.identifierScheme",
+                f"a person.identifier needs an identifierScheme of lower-case dotted words "
+                f"(e.g. xx.social_security), not {scheme!r}",
+            )
+        schemes.append(scheme)
+    return schemes
+
+
+def person_columns(contracts: list[Contract]) -> tuple[tuple[str, str, str], ...]:
+    """The union's person columns: :data:`PERSON_COLUMNS`, then each address part and each
+    identifier scheme that at least one of the person-bearing contracts supplies."""
+    supplied = {c.standard_attribute for contract in contracts for c in contract.columns}
+    schemes = sorted({s for contract in contracts for s in identifier_schemes(contract)})
+    return (
+        *PERSON_COLUMNS,
+        *(column for column in ADDRESS_COLUMNS if column[2] in supplied),
+        *((identifier_column(s), "varchar", f"identifier:{s}") for s in schemes),
+    )
 
 
 def is_person_source(contract: Contract) -> bool:
@@ -40,6 +94,7 @@ def is_person_source(contract: Contract) -> bool:
     that feeds person linkage (addresses and UPRNs alone describe properties, not people)."""
     return any(
         c.standard_attribute.startswith("person.")
+        and c.standard_attribute in STANDARD_ATTRIBUTES
         and STANDARD_ATTRIBUTES[c.standard_attribute].person_attribute
         for c in contract.columns
     )
@@ -60,9 +115,10 @@ def _record_id(contract: Contract, names: dict[str, str]) -> tuple[str, str | No
     return (" || ':' || ".join(parts), comment)
 
 
-def _branch(contract: Contract, role: str) -> list[str]:
+def _branch(contract: Contract, role: str, columns: tuple[tuple[str, str, str], ...]) -> list[str]:
     names = staging_names(contract)
-    attrs = {a: names[c.name] for a, c in attribute_columns(contract).items()}
+    attrs = {a: names[c.name] for a, c in attribute_columns(contract).items() if c.name in names}
+    schemes = set(identifier_schemes(contract))
     record_id, comment = _record_id(contract, names)
     lines = [f"    -- {comment}"] if comment else []
     lines += [
@@ -72,11 +128,13 @@ def _branch(contract: Contract, role: str) -> list[str]:
         f"        {record_id} as source_record_id,",
         f"        '{role}' as person_role,",
     ]
-    for i, (name, kind, attribute) in enumerate(PERSON_COLUMNS):
-        comma = "," if i < len(PERSON_COLUMNS) - 1 else ""
+    for i, (name, kind, attribute) in enumerate(columns):
+        comma = "," if i < len(columns) - 1 else ""
         if role == "parent":
             attribute = PARENT_COLUMNS.get(name, "")
-        if attribute.startswith("pseudonym:"):
+        if attribute.startswith("identifier:"):
+            column = name if attribute.split(":", 1)[1] in schemes else None
+        elif attribute.startswith("pseudonym:"):
             source = attribute.split(":", 1)[1]
             column = f"{PSEUDONYM_DOMAINS[source]}_pseudonym" if source in attrs else None
         else:
@@ -103,9 +161,13 @@ def render_person_union(contracts: list[Contract]) -> str:
 
     Each dataset whose contract maps a column to a ``person.*`` attribute gives a ``subject``
     row per record; one with ``related_person.*`` attributes also gives a ``parent`` row
-    where the related person is named. Attributes a dataset lacks are typed NULLs.
+    where the related person is named (sharing the record's address). The columns are
+    :func:`person_columns`: the standard ones, then the address parts and identifier
+    schemes (as pseudonyms only) that some contract supplies. Attributes a dataset lacks
+    are typed NULLs.
     """
     sources = sorted((c for c in contracts if is_person_source(c)), key=lambda c: c.raw_table)
+    columns = person_columns(sources)
     lines = [f"-- {MARKER}", "-- (every contract under expectations/contracts)"]
     for contract in sources:
         lines += [
@@ -120,9 +182,9 @@ def render_person_union(contracts: list[Contract]) -> str:
         ]
     branches: list[list[str]] = []
     for contract in sources:
-        branches.append(_branch(contract, "subject"))
+        branches.append(_branch(contract, "subject", columns))
         if any(c.standard_attribute.startswith("related_person.") for c in contract.columns):
-            branches.append(_branch(contract, "parent"))
+            branches.append(_branch(contract, "parent", columns))
     lines += ["unioned as (", ""]
     for i, branch in enumerate(branches):
         if i:
@@ -143,8 +205,8 @@ def render_person_union(contracts: list[Contract]) -> str:
         "        source_record_id,",
         "        person_role,",
         *[
-            f"        {name}{',' if i < len(PERSON_COLUMNS) - 1 else ''}"
-            for i, (name, _, _) in enumerate(PERSON_COLUMNS)
+            f"        {name}{',' if i < len(columns) - 1 else ''}"
+            for i, (name, _, _) in enumerate(columns)
         ],
         "    from unioned",
         "    where source_record_id is not null",

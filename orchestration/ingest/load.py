@@ -158,7 +158,16 @@ def ingest_file(
                     if quarantined
                     else ""
                 )
-                outcome = FileOutcome(rel, sha, "loaded", rows_in, loaded, quarantined, message)
+                outcome = FileOutcome(
+                    rel,
+                    sha,
+                    "loaded",
+                    rows_in,
+                    loaded,
+                    quarantined,
+                    message,
+                    values_nulled=values_nulled(con, batch),
+                )
                 write_row(con, contract, outcome, run_id, loaded_at)
                 con.execute("commit")
             except BaseException:
@@ -226,13 +235,24 @@ def _load(con, batch: Batch, staged: StagedFile) -> tuple[int, int, int]:
     return staged.rows_in, loaded, _quarantined_rows(con, batch)
 
 
+def values_nulled(con, batch: Batch) -> dict[str, int] | None:
+    """Per ``onInvalid: null`` column, the values of the batch's loaded rows that staging
+    nulls; None when the contract has no such column."""
+    nulled = row_rules.nulled_columns(row_rules.contract_rules(batch.contract))
+    if not nulled:
+        return None
+    counts = ", ".join(f"count(*) filter (where {sql})" for sql in nulled.values())
+    row = con.execute(f"select {counts} from {batch.raw} where {batch.where}").fetchone()
+    return dict(zip(nulled, (int(n) for n in row), strict=True))
+
+
 def _insert_rows(con, batch: Batch, staged: StagedFile) -> tuple[int, list]:
     """Inserts the staged rows that break no row rule into the raw table.
 
     Returns the rows loaded and the contract's row rules.
     """
     contract = batch.contract
-    rules = row_rules.contract_rules(contract)
+    rules = row_rules.quarantining(row_rules.contract_rules(contract))
     typed = ", ".join(f"{e} as {quote_identifier(n)}" for n, e in staged.exprs.items())
     checked = f"(select _ord, {typed} from {staged.rows()})"
     cols = ", ".join(quote_identifier(c.name) for c in contract.columns)

@@ -6,6 +6,7 @@ under the same path with the same bytes is not dealt with again."""
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,8 @@ class FileOutcome:
         rows_quarantined: Rows written to the quarantine table.
         message: Why a file was rejected or is a duplicate; empty otherwise.
         reason: Code of the rule a rejected file broke (``schema_drift``, ``encoding``, ...).
+        values_nulled: Per ``onInvalid: null`` column, the values staging nulls; None when
+            the contract has no such column.
     """
 
     file_path: str
@@ -41,6 +44,7 @@ class FileOutcome:
     rows_quarantined: int
     message: str
     reason: str = ""
+    values_nulled: dict[str, int] | None = None
 
 
 def link_sha(path: Path) -> str:
@@ -100,8 +104,8 @@ def write_row(
 ) -> None:
     con.execute(
         "insert into governance.ingestion_log (file_path, file_sha256, department, dataset, "
-        "status, rows_in, rows_loaded, rows_quarantined, run_id, loaded_at, message, reason) "
-        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "status, rows_in, rows_loaded, rows_quarantined, run_id, loaded_at, message, reason, "
+        "values_nulled) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             outcome.file_path,
             outcome.file_sha256,
@@ -115,5 +119,6 @@ def write_row(
             loaded_at,
             outcome.message or None,
             outcome.reason or None,
+            None if outcome.values_nulled is None else json.dumps(outcome.values_nulled),
         ],
     )

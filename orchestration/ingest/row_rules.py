@@ -9,17 +9,23 @@ Rules, from the contract's schema (quality rules stay with Great Expectations):
 
 - ``required``: a required column is empty;
 - ``type``: a date, timestamp, number, integer or boolean that does not parse (dates by the
-  column's ``logicalTypeOptions.format``: ``dd/mm/yyyy``, ``yyyy-mm-dd``, ``excel`` or ``any``);
+  column's ``logicalTypeOptions.format``: ``dd/mm/yyyy``, ``yyyy-mm-dd``, ``excel``, ``any``
+  or a pattern such as ``yyyymmdd``, see :mod:`orchestration.contracts.dates`);
 - ``max_length`` / ``min_length``: ``logicalTypeOptions.maxLength`` / ``minLength``;
 - ``pattern``: ``logicalTypeOptions.pattern`` (a regular expression the whole value matches);
 - ``allowed_values``: the column's ``customProperties.allowedValues`` list.
+
+A column with ``customProperties.onInvalid: null`` keeps its rules but a breach does not
+quarantine the row: the row loads, staging nulls the value, and the values nulled are
+counted per column in ``governance.ingestion_log.values_nulled`` (``required`` still
+quarantines).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestration.contracts import Column, Contract
+from orchestration.contracts import Column, Contract, option_rules, pattern_date_sql, present_sql
 from orchestration.sql import quote_identifier, quote_literal
 
 DATE_FORMATS = ("dd/mm/yyyy", "yyyy-mm-dd", "excel", "any")
@@ -35,12 +41,15 @@ class RowRule:
         rule: Rule code (required, type, max_length, min_length, pattern, allowed_values).
         broken: SQL boolean, never NULL, true when a row breaks the rule.
         message: What is wrong, in a department's terms.
+        nulls: True when the column's ``onInvalid`` is ``null``: a row breaking the rule
+            loads (staging nulls the value) and the value is counted, not quarantined.
     """
 
     column: str
     rule: str
     broken: str
     message: str
+    nulls: bool = False
 
 
 def _iso(t: str) -> str:
@@ -67,6 +76,8 @@ def date_parses(t: str, fmt: str) -> str:
         return f"(({_day_first(t)}) is not null)"
     if fmt == "yyyy-mm-dd":
         return f"(({_iso(t)}) is not null)"
+    if fmt not in DATE_FORMATS:
+        return f"(({pattern_date_sql(t, fmt)}) is not null)"
     if fmt == "excel":
         return (
             f"(({_excel(t)}) is not null or ({_iso(t)}) is not null "
@@ -104,6 +115,8 @@ def _parses(column: Column, v: str, t: str) -> tuple[str, str, str] | None:
     kind = column.logical_type
     if kind == "date":
         fmt = str(column.options.get("format", "any"))
+        if fmt not in DATE_FORMATS:
+            return date_parses(t, fmt), "false", f"a date ({fmt})"
         fast = " or ".join(
             _fast_date(v, f)
             for f in (("dd/mm/yyyy",) if fmt == "dd/mm/yyyy" else ())
@@ -146,9 +159,7 @@ def column_rules(column: Column) -> list[RowRule]:
     """The row-level rules of one contract column."""
     v = quote_identifier(column.name)
     t = f"trim({v})"
-    # DuckDB's trim() removes spaces only: a value is present unless it is all spaces. A first
-    # byte above the space settles it with one comparison; trim() runs only for the rest.
-    present = f"({v} is not null and ({v} >= '!' or {t} <> ''))"
+    present = present_sql(v)
     rules: list[RowRule] = []
     if column.required:
         rules.append(RowRule(column.name, "required", f"(not {present})", "required value missing"))
@@ -166,55 +177,32 @@ def column_rules(column: Column) -> list[RowRule]:
                 f"not {expected}",
             )
         )
-    options = column.options
-    if options.get("maxLength") is not None:
-        n = int(options["maxLength"])
-        rules.append(
-            RowRule(
-                column.name,
-                "max_length",
-                f"coalesce(length({v}) > {n}, false)",
-                f"longer than {n} characters",
-            )
-        )
-    if options.get("minLength") is not None:
-        n = int(options["minLength"])
-        rules.append(
-            RowRule(
-                column.name,
-                "min_length",
-                f"({present} and length({t}) < {n})",
-                f"shorter than {n} characters",
-            )
-        )
-    if options.get("pattern"):
-        pattern = quote_literal(str(options["pattern"]))
-        rules.append(
-            RowRule(
-                column.name,
-                "pattern",
-                f"({present} and not regexp_full_match({t}, {pattern}))",
-                f"does not match the pattern {options['pattern']}",
-            )
-        )
-    if options.get("allowedValues"):
-        allowed = [str(a) for a in options["allowedValues"]]
-        values = ", ".join(quote_literal(a) for a in allowed)
-        shown = ", ".join(allowed[:12]) + (", ..." if len(allowed) > 12 else "")
-        rules.append(
-            RowRule(
-                column.name,
-                "allowed_values",
-                f"({present} and {t} not in ({values}))",
-                f"not one of the allowed values ({shown})",
-            )
-        )
+    rules += [RowRule(column.name, r.rule, r.broken, r.message) for r in option_rules(column, v)]
+    if column.on_invalid == "null":
+        rules = [
+            RowRule(r.column, r.rule, r.broken, r.message, nulls=r.rule != "required")
+            for r in rules
+        ]
     return rules
 
 
 def contract_rules(contract: Contract) -> list[RowRule]:
     """Every row-level rule of a contract, column by column."""
     return [rule for column in contract.columns for rule in column_rules(column)]
+
+
+def quarantining(rules: list[RowRule]) -> list[RowRule]:
+    """The rules whose breach sends a row to quarantine (``onInvalid: quarantine``)."""
+    return [r for r in rules if not r.nulls]
+
+
+def nulled_columns(rules: list[RowRule]) -> dict[str, str]:
+    """Column -> SQL true when staging nulls its value (``onInvalid: null``)."""
+    out: dict[str, list[str]] = {}
+    for r in rules:
+        if r.nulls:
+            out.setdefault(r.column, []).append(r.broken)
+    return {column: " or ".join(broken) for column, broken in out.items()}
 
 
 def any_broken(rules: list[RowRule]) -> str:

@@ -43,7 +43,7 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection, contracts: Iterable[Contrac
     for schema in ("raw", "quarantine", "governance"):
         con.execute(f"create schema if not exists {schema}")
     governance.ensure(con, "ingestion_log")
-    con.execute("alter table governance.ingestion_log add column if not exists reason varchar")
+    governance.add_missing_columns(con, "ingestion_log")
     for contract in contracts:
         con.execute(raw_table_ddl(contract))
         con.execute(quarantine_table_ddl(contract))

@@ -21,10 +21,17 @@ from orchestration.linkage.clustering import (
     cluster_links,
 )
 from orchestration.linkage.model import (
+    DEMO_ATTRIBUTES,
     MODEL_SPEC_VERSION,
+    NoMatchEvidenceError,
+    blocking_rules,
+    comparison_counts,
     latest_model,
     match_weights,
+    model_attributes,
+    person_comparisons,
     person_settings,
+    prior_rules,
     save_model,
     train_person_model,
 )
@@ -36,6 +43,7 @@ from orchestration.linkage.person import (
     prepare_from_warehouse,
     prepare_person_records,
     run_person_linkage,
+    shared_attributes,
     write_index,
 )
 from orchestration.linkage.session import (
@@ -47,6 +55,14 @@ from orchestration.linkage.session import (
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "DEMO_ATTRIBUTES",
+    "NoMatchEvidenceError",
+    "blocking_rules",
+    "comparison_counts",
+    "model_attributes",
+    "person_comparisons",
+    "prior_rules",
+    "shared_attributes",
     "EXCLUSIVE_ATTRIBUTES",
     "LINKAGE_MEMORY_LIMIT",
     "MODEL_SPEC_VERSION",

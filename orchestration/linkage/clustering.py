@@ -11,11 +11,47 @@ import duckdb
 import numpy as np
 
 from orchestration.privacy import pseudonym
+from orchestration.sql import quote_identifier
 
-EXCLUSIVE_ATTRIBUTES = ("nino", "nhs_number", "upn_pseudonym", "year of birth")
-"""What a person holds at most one of: a cluster never holds two different values. The year
-of birth keeps parents and children of the same name at the same address apart (a typo in
-the year itself is rarer than that coincidence)."""
+EXCLUSIVE_ATTRIBUTES = (
+    "nino",
+    "nhs_number",
+    "upn_pseudonym",
+    "identifier schemes",
+    "year of birth",
+)
+"""What a person holds at most one of: a cluster never holds two different values of a
+national identifier or of an identifier scheme (``identifier_<scheme>_pseudonym``). The year
+of birth keeps parents and children of the same name at the same address apart: a link may
+join two years of birth only when the dates differ by a typo (one digit, two digits swapped,
+day and month transposed, or less than a year apart) and the evidence without the date of
+birth is strong on its own (its match weight less the date of birth's still reaches the
+threshold, or the two records share an identifier)."""
+
+NATIONAL_IDENTIFIERS = ("nino", "nhs_number", "upn_pseudonym")
+
+
+def _identifier_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The identifier columns of ``person_input``: national ones, then each scheme's."""
+    columns = [
+        c
+        for (c,) in con.execute(
+            "select column_name from information_schema.columns where table_name = "
+            "'person_input' and table_schema = current_schema() order by ordinal_position"
+        ).fetchall()
+    ]
+    schemes = sorted(c for c in columns if c.startswith("identifier_") and c.endswith("_pseudonym"))
+    return [c for c in NATIONAL_IDENTIFIERS if c in columns] + schemes
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.columns where table_name = ? "
+            "and column_name = ? and table_schema = current_schema()",
+            [table, column],
+        ).fetchall()[0][0]
+    )
 
 
 def _components(nodes: int, lefts: np.ndarray, rights: np.ndarray) -> np.ndarray:
@@ -52,58 +88,95 @@ def _conflicted(labels: np.ndarray, identifiers: list[np.ndarray]) -> np.ndarray
     return conflicted
 
 
-def cluster_links(con: duckdb.DuckDBPyConnection) -> int:
+def cluster_links(con: duckdb.DuckDBPyConnection, threshold: float = 0.9) -> int:
     """Greedy constrained clustering of ``person_links`` into ``person_clusters``.
 
     Links are taken strongest first; a link joins two clusters unless they hold different
-    values of an exclusive attribute (NINO, NHS number, pupil number, year of birth).
+    values of an exclusive attribute (NINO, NHS number, pupil number, each identifier
+    scheme) or different years of birth. Years of birth are held as a range: a link may
+    join two clusters when one's range lies within the other's, and a link whose two
+    records' dates of birth differ by a typo, with strong evidence besides (see
+    :data:`EXCLUSIVE_ATTRIBUTES`), may widen it.
 
     Most connected components of the links hold no two different values of any exclusive
     attribute, and there the greedy pass would accept every link: such a component is a
     cluster as it stands. Only the links of the other (conflicted) components go through the
     greedy pass, one by one; the result is the same as a greedy pass over every link.
 
+    Args:
+        con: A connection holding ``person_input`` and ``person_links``.
+        threshold: The match probability of a link: the evidence without the date of
+            birth must reach its match weight for a typo in the date to be forgiven.
+
     Returns:
         Links refused by the exclusive attributes.
     """
+    columns = _identifier_columns(con)
+    ranks = "".join(
+        f",\n            case when {quote_identifier(c)} is not null then dense_rank() over "
+        f"(order by {quote_identifier(c)}) - 1 end as id_{i}"
+        for i, c in enumerate(columns)
+    )
     con.execute(
-        """
+        f"""
         create or replace table person_nodes as
         select
             row_number() over (order by person_record_id) - 1 as node,
             person_record_id,
-            case when nino is not null then dense_rank() over (order by nino) - 1 end as nino_id,
-            case when nhs_number is not null
-                then dense_rank() over (order by nhs_number) - 1 end as nhs_id,
-            case when upn_pseudonym is not null
-                then dense_rank() over (order by upn_pseudonym) - 1 end as upn_id,
-            year(date_of_birth) as birth_year
+            date_of_birth,
+            year(date_of_birth) as birth_year{ranks}
         from person_input
         """
     ).complete()
+    held = ", ".join([*(f"coalesce(id_{i}, -1)" for i in range(len(columns))), "1"])
     nodes = con.execute(
-        "select coalesce(nino_id, -1), coalesce(nhs_id, -1), coalesce(upn_id, -1), "
-        "coalesce(birth_year, -1) from person_nodes order by node"
+        f"select {held}, coalesce(birth_year, -1) as birth_year from person_nodes order by node"
     ).fetchnumpy()
-    identifiers = [np.asarray(column, dtype=np.int64) for column in nodes.values()]
-    count = len(identifiers[0])
+    years = np.asarray(nodes.pop("birth_year"), dtype=np.int64)
+    identifiers = [np.asarray(column, dtype=np.int64) for column in nodes.values()][: len(columns)]
+    count = len(years)
+    weight = float(np.log2(threshold / (1 - threshold)))
+    without_dob = (
+        "k.match_weight - coalesce(k.match_weight_date_of_birth, 0)"
+        if _has_column(con, "person_links", "match_weight_date_of_birth")
+        else "k.match_weight"
+    )
+    shared = " or ".join(f"l.id_{i} = r.id_{i}" for i in range(len(columns))) or "false"
     edges = con.execute(
-        """
-        select l.node as left_node, r.node as right_node
+        f"""
+        select
+            l.node as left_node,
+            r.node as right_node,
+            coalesce(
+                l.birth_year <> r.birth_year
+                and (
+                    damerau_levenshtein(
+                        strftime(l.date_of_birth, '%Y-%m-%d'),
+                        strftime(r.date_of_birth, '%Y-%m-%d')
+                    ) <= 1
+                    or strftime(l.date_of_birth, '%Y-%m-%d')
+                    = strftime(r.date_of_birth, '%Y-%d-%m')
+                    or abs(date_diff('day', l.date_of_birth, r.date_of_birth)) < 366
+                )
+                and ({without_dob} >= ? or {shared}),
+                false
+            ) as forgiven
         from person_links as k
         inner join person_nodes as l on k.person_record_id_l = l.person_record_id
         inner join person_nodes as r on k.person_record_id_r = r.person_record_id
         order by k.match_weight desc, l.node, r.node
-        """
+        """,
+        [weight],
     ).fetchnumpy()
     lefts = np.asarray(edges["left_node"], dtype=np.int64)
     rights = np.asarray(edges["right_node"], dtype=np.int64)
+    forgiven = np.asarray(edges["forgiven"], dtype=bool)
     labels = _components(count, lefts, rights)
-    conflicted = _conflicted(labels, identifiers)
+    conflicted = _conflicted(labels, [*identifiers, years])
     in_conflict = conflicted[labels]
     parent = np.where(in_conflict, np.arange(count, dtype=np.int64), labels)
     greedy = conflicted[labels[lefts]]
-    refused = _greedy(parent, identifiers, lefts[greedy], rights[greedy])
+    refused = _greedy(parent, identifiers, years, lefts[greedy], rights[greedy], forgiven[greedy])
     con.register("_cluster_roots", {"node": np.arange(count, dtype=np.int64), "root": parent})
     con.execute(
         """
@@ -117,20 +190,35 @@ def cluster_links(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _greedy(
-    parent: np.ndarray, identifiers: list[np.ndarray], lefts: np.ndarray, rights: np.ndarray
+    parent: np.ndarray,
+    identifiers: list[np.ndarray],
+    years: np.ndarray,
+    lefts: np.ndarray,
+    rights: np.ndarray,
+    forgiven: np.ndarray,
 ) -> int:
     """The greedy pass over links in order, on a union-find forest ``parent`` (updated).
 
+    Each root holds one value per identifier (-1: none) and the range of its years of
+    birth. A link is refused when its clusters hold different values of an identifier, or
+    when neither's range of years lies within the other's, unless the link is ``forgiven``
+    (a typo in the date of birth, with strong evidence besides).
+
     Returns:
-        Links refused because they would join two different values of an identifier.
+        Links refused because they would join two different values of an identifier or two
+        years of birth.
     """
     if not len(lefts):
         return 0
     touched = np.unique(np.concatenate([lefts, rights]))
     nodes = touched.tolist()
     tree = dict(zip(nodes, nodes, strict=True))
-    values = np.column_stack([ids[touched] for ids in identifiers]).tolist()
+    if identifiers:
+        values = np.column_stack([ids[touched] for ids in identifiers]).tolist()
+    else:
+        values = [[] for _ in nodes]
     held = dict(zip(nodes, values, strict=True))
+    born = {n: (y, y) for n, y in zip(nodes, years[touched].tolist(), strict=True)}
 
     def find(x: int) -> int:
         root = x
@@ -141,7 +229,7 @@ def _greedy(
         return root
 
     refused = 0
-    for a, b in zip(lefts.tolist(), rights.tolist(), strict=True):
+    for a, b, typo in zip(lefts.tolist(), rights.tolist(), forgiven.tolist(), strict=True):
         ra, rb = find(a), find(b)
         if ra == rb:
             continue
@@ -149,6 +237,15 @@ def _greedy(
         if any(x >= 0 and y >= 0 and x != y for x, y in zip(va, vb, strict=True)):
             refused += 1
             continue
+        (la, ha), (lb, hb) = born[ra], born[rb]
+        if la >= 0 and lb >= 0:
+            nested = (la <= lb and hb <= ha) or (lb <= la and ha <= hb)
+            if not nested and not typo:
+                refused += 1
+                continue
+            born[ra] = (min(la, lb), max(ha, hb))
+        elif la < 0:
+            born[ra] = (lb, hb)
         tree[rb] = ra
         held[ra] = [x if x >= 0 else y for x, y in zip(va, vb, strict=True)]
     parent[touched] = [find(node) for node in nodes]
@@ -158,13 +255,24 @@ def _greedy(
 def assign_person_keys(con: duckdb.DuckDBPyConnection, key: str) -> None:
     """Creates ``person_matches``: one pseudonymous key per cluster, from its anchor.
 
-    A cluster's anchor is its NINO, else its NHS number, else its smallest record id. Two
+    A cluster's anchor is its NINO, else its NHS number, else the pseudonym of an identifier
+    scheme (in the order of their names), else its smallest record id. Two
     clusters can hold the same NINO (a link between them was refused, or scored below the
     threshold): the larger keeps it as anchor and the other falls back to its smallest
     record id, so no two clusters share a person key.
     """
+    prefixes = {"nino": "nino", "nhs_number": "nhs"}
+    claims = (
+        "".join(
+            f"\n                    when count({quote_identifier(c)}) > 0 then "
+            f"'{prefixes.get(c, c)}:' || mode({quote_identifier(c)} order by {quote_identifier(c)})"
+            for c in _identifier_columns(con)
+            if c != "upn_pseudonym"
+        )
+        or "\n                    when false then null"
+    )
     con.execute(
-        """
+        f"""
         create or replace table person_anchors as
         with members as (
             select c.cluster, i.*
@@ -176,10 +284,7 @@ def assign_person_keys(con: duckdb.DuckDBPyConnection, key: str) -> None:
                 cluster,
                 count(*) as cluster_size,
                 min(person_record_id) as first_record,
-                case
-                    when count(nino) > 0 then 'nino:' || mode(nino order by nino)
-                    when count(nhs_number) > 0
-                        then 'nhs:' || mode(nhs_number order by nhs_number)
+                case{claims}
                 end as claim
             from members
             group by cluster

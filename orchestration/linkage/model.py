@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,25 +19,54 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-MODEL_SPEC_VERSION = "person-2"
+MODEL_SPEC_VERSION = "person-3"
 """Version of the model's specification (comparisons and blocking rules). Change it when
 the specification changes: stored models of another version are then not reused."""
 
+DEMO_ATTRIBUTES = frozenset(
+    {
+        "given_name",
+        "family_name",
+        "date_of_birth",
+        "sex",
+        "postcode",
+        "uprn",
+        "nino",
+        "nhs_number",
+    }
+)
+"""The attributes the UK sample departments share: the model built from them is the one the
+platform was tuned on."""
 
-def person_settings(threshold_years: int = 10):
-    """The Splink model specification for person records (untrained).
+NATIONAL_IDENTIFIERS = ("nino", "nhs_number", "upn_pseudonym")
+"""National identifiers in the person records (a person holds at most one of each)."""
 
-    Args:
-        threshold_years: Widest difference in years of birth still scored above "else".
+IDENTIFIER_PREFIX = "identifier_"
+"""Prefix of the pseudonym column of each ``person.identifier`` scheme (and suffix
+``_pseudonym``)."""
 
-    Returns:
-        A ``splink.SettingsCreator`` for deduplicating the prepared person records.
-    """
+
+class NoMatchEvidenceError(ValueError):
+    """The person records hold no attribute strong enough to estimate how often two records
+    match (no identifier shared by two sources, nor names with a date of birth)."""
+
+
+def identifiers(attributes: Collection[str]) -> list[str]:
+    """The identifiers among ``attributes``: national ones first, then each scheme's."""
+    schemes = sorted(a for a in attributes if is_identifier_scheme(a))
+    return [a for a in NATIONAL_IDENTIFIERS if a in attributes] + schemes
+
+
+def is_identifier_scheme(column: str) -> bool:
+    """Whether a person-record column is the pseudonym of a ``person.identifier`` scheme."""
+    return column.startswith(IDENTIFIER_PREFIX) and column.endswith("_pseudonym")
+
+
+def _given_name():
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
-    from splink import SettingsCreator, block_on
 
-    given_name = cl.CustomComparison(
+    return cl.CustomComparison(
         output_column_name="given_name",
         comparison_levels=[
             cll.NullLevel("given_name"),
@@ -50,7 +80,13 @@ def person_settings(threshold_years: int = 10):
         ],
         comparison_description="Given name: exact, nickname of the same name, or similar",
     )
-    date_of_birth = cl.CustomComparison(
+
+
+def _date_of_birth(threshold_years: int):
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    return cl.CustomComparison(
         output_column_name="date_of_birth",
         comparison_levels=[
             cll.NullLevel("date_of_birth"),
@@ -72,41 +108,180 @@ def person_settings(threshold_years: int = 10):
         ],
         comparison_description="Date of birth: exact, transposed, one digit, within years",
     )
+
+
+def _postal_code():
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    return cl.CustomComparison(
+        output_column_name="postal_code",
+        comparison_levels=[
+            cll.NullLevel("postal_code"),
+            cll.ExactMatchLevel("postal_code"),
+            cll.LevenshteinLevel("postal_code", distance_threshold=1).configure(
+                label_for_charts="One character different"
+            ),
+            cll.ElseLevel(),
+        ],
+        comparison_description="Postal code (any country): exact or one character different",
+    )
+
+
+def person_comparisons(attributes: Collection[str], threshold_years: int = 10) -> list:
+    """The Splink comparisons of the attributes shared by two or more record sources.
+
+    Args:
+        attributes: Person-record columns present in at least two sources (see
+            :func:`~orchestration.linkage.person.shared_attributes`).
+        threshold_years: Widest difference in years of birth still scored above "else".
+    """
+    import splink.comparison_library as cl
+
+    names = ("given_name", "family_name")
+    makers = {
+        "given_name": _given_name,
+        "family_name": lambda: cl.NameComparison("family_name"),
+        "date_of_birth": lambda: _date_of_birth(threshold_years),
+        "postcode": lambda: cl.PostcodeComparison("postcode"),
+        "postal_code": _postal_code,
+        "house_number": lambda: cl.ExactMatch("house_number"),
+        "street": lambda: cl.JaroWinklerAtThresholds("street", [0.92, 0.8]),
+        "locality": lambda: cl.JaroWinklerAtThresholds("locality", [0.92, 0.8]),
+        "region": lambda: cl.ExactMatch("region"),
+        "uprn": lambda: cl.ExactMatch("uprn").configure(m_probabilities=[0.9, 0.1]),
+        "sex": lambda: cl.ExactMatch("sex"),
+    }
+    comparisons = [make() for name, make in makers.items() if name in attributes]
+    comparisons += [
+        cl.ExactMatch(column).configure(m_probabilities=[0.99, 0.01])
+        for column in identifiers(attributes)
+    ]
+    if not any(name in attributes for name in names) and len(comparisons) < 2:
+        raise NoMatchEvidenceError(
+            "person linkage needs at least two attributes shared by two or more record "
+            f"sources; shared: {sorted(attributes) or 'none'}. Map given_name, family_name, "
+            "date_of_birth or an identifier to its standard attribute in the contracts."
+        )
+    return comparisons
+
+
+def blocking_rules(attributes: Collection[str]) -> list:
+    """Blocking rules for the shared attributes, on disjoint attribute sets so that a pair
+    with one corrupted field still meets under another rule.
+
+    Each shared identifier blocks on its own; names block with the date of birth, with each
+    postcode (UK postcode, postal code) and with each other (and the year, or the day and
+    month, of birth); a postal code blocks with the house number (and the street's first
+    letters), the house number with the street. Without a UK postcode to pair the names
+    with, the first three letters of the family name with the year and month of birth catch
+    pairs whose names both differ. Every rule is an equi-join on its attributes, so each
+    stays selective as the population grows.
+    """
+    from splink import block_on
+
+    shared = set(attributes)
+    rules: list = [block_on(column) for column in identifiers(shared)]
+    family = "family_name" in shared
+    given = "given_name" in shared
+    dob = "date_of_birth" in shared
+    names = [
+        c for c, present in (("family_name", family), ("given_name_canonical", given)) if present
+    ]
+    if dob:
+        rules += [block_on(name, "date_of_birth") for name in names]
+    for place in ("postcode", "postal_code"):
+        if place in shared:
+            rules += [block_on(name, place) for name in names]
+    if family and given:
+        if dob:
+            rules += [
+                block_on("family_name", "given_name_canonical", "year(date_of_birth)"),
+                block_on(
+                    "family_name",
+                    "given_name_canonical",
+                    "month(date_of_birth)",
+                    "day(date_of_birth)",
+                ),
+                "l.family_name = r.family_name and l.given_name_canonical = "
+                "r.given_name_canonical and (l.date_of_birth is null or r.date_of_birth is null)",
+            ]
+        else:
+            rules.append(block_on("family_name", "given_name_canonical"))
+    if {"postal_code", "house_number", "street"} <= shared:
+        # A postal code covers a whole district abroad: with the house number alone it
+        # blocks on thousands of pairs per code, so the street's first letters narrow it.
+        rules.append(block_on("postal_code", "house_number", "substr(street, 1, 3)"))
+    elif {"postal_code", "house_number"} <= shared:
+        rules.append(block_on("postal_code", "house_number"))
+    if "street" in shared and "house_number" in shared:
+        rules.append(block_on("house_number", "street"))
+    if family and dob and "postcode" not in shared:
+        rules.append(
+            block_on("substr(family_name, 1, 3)", "year(date_of_birth)", "month(date_of_birth)")
+        )
+    if not rules:
+        raise NoMatchEvidenceError(
+            "no blocking rule can be built: the record sources share no identifier, name or "
+            f"date of birth (shared: {sorted(shared) or 'none'})"
+        )
+    return rules
+
+
+def prior_rules(attributes: Collection[str]) -> tuple[list, float]:
+    """Deterministic rules that estimate how often two random records match, and their
+    assumed recall: the shared identifiers, else exact names, date of birth and a postcode.
+
+    Raises:
+        NoMatchEvidenceError: The shared attributes hold no such evidence.
+    """
+    from splink import block_on
+
+    shared = identifiers(attributes)
+    if shared:
+        return [block_on(column) for column in shared], 0.5
+    core = ("given_name", "family_name", "date_of_birth")
+    places = [p for p in ("postcode", "postal_code") if p in attributes]
+    if all(c in attributes for c in core) and places:
+        return [block_on(*core, place) for place in places], 0.6
+    missing = [c for c in core if c not in attributes] + ([] if places else ["postcode"])
+    raise NoMatchEvidenceError(
+        "cannot estimate how often two person records match: no identifier (NINO, NHS "
+        "number, pupil number or a person.identifier scheme) is shared by two record sources, "
+        "nor given name, family name, date of birth and a postcode or postal code together "
+        f"(missing: {', '.join(missing)}). Map such columns to their standard attributes in "
+        "the contracts of at least two datasets."
+    )
+
+
+def person_settings(attributes: Collection[str] = DEMO_ATTRIBUTES, threshold_years: int = 10):
+    """The Splink model specification for person records (untrained).
+
+    Args:
+        attributes: Person-record columns shared by two or more sources; the comparisons
+            and blocking rules are built from them.
+        threshold_years: Widest difference in years of birth still scored above "else".
+
+    Returns:
+        A ``splink.SettingsCreator`` for deduplicating the prepared person records.
+    """
+    from splink import SettingsCreator
+
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="person_record_id",
-        comparisons=[
-            given_name,
-            cl.NameComparison("family_name"),
-            date_of_birth,
-            cl.PostcodeComparison("postcode"),
-            cl.ExactMatch("uprn").configure(m_probabilities=[0.9, 0.1]),
-            cl.ExactMatch("sex"),
-            cl.ExactMatch("nino").configure(m_probabilities=[0.99, 0.01]),
-            cl.ExactMatch("nhs_number").configure(m_probabilities=[0.99, 0.01]),
-        ],
-        blocking_rules_to_generate_predictions=[
-            block_on("nino"),
-            block_on("nhs_number"),
-            block_on("family_name", "date_of_birth"),
-            block_on("given_name_canonical", "date_of_birth"),
-            block_on("family_name", "postcode"),
-            block_on("given_name_canonical", "postcode"),
-            block_on("family_name", "given_name_canonical", "year(date_of_birth)"),
-            block_on(
-                "family_name",
-                "given_name_canonical",
-                "month(date_of_birth)",
-                "day(date_of_birth)",
-            ),
-            "l.family_name = r.family_name and l.given_name_canonical = r.given_name_canonical "
-            "and (l.date_of_birth is null or r.date_of_birth is null)",
-        ],
+        comparisons=person_comparisons(attributes, threshold_years),
+        blocking_rules_to_generate_predictions=blocking_rules(attributes),
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=True,
         additional_columns_to_retain=[],
         max_iterations=20,
     )
+
+
+def model_attributes(model: dict[str, Any]) -> set[str]:
+    """The attributes a trained model compares (its comparisons' output columns)."""
+    return {c["output_column_name"] for c in model["comparisons"]}
 
 
 def linker(con: duckdb.DuckDBPyConnection, settings):
@@ -117,27 +292,47 @@ def linker(con: duckdb.DuckDBPyConnection, settings):
     return Linker(records, settings, log_level=logging.WARNING)
 
 
-def train_person_model(con: duckdb.DuckDBPyConnection, seed: int = 42) -> dict[str, Any]:
-    """Trains the person model on ``person_input``: u by random sampling, m by EM.
+def train_person_model(
+    con: duckdb.DuckDBPyConnection,
+    attributes: Collection[str] = DEMO_ATTRIBUTES,
+    seed: int = 42,
+) -> dict[str, Any]:
+    """Trains the person model on ``person_input``: the prior from the strongest shared
+    evidence, u by random sampling, m by EM.
 
     Args:
         con: The linkage connection holding ``person_input``.
+        attributes: Person-record columns shared by two or more sources.
         seed: Seed of the random sampling, so training is reproducible.
 
     Returns:
         The trained model as a Splink settings dictionary (JSON-serialisable).
+
+    Raises:
+        NoMatchEvidenceError: No shared attribute gives evidence of matches, or the
+            evidence finds no matching pair.
     """
     from splink import block_on
 
-    trainer = linker(con, person_settings())
-    trainer.training.estimate_probability_two_random_records_match(
-        [block_on("nino"), block_on("nhs_number")], recall=0.5
-    )
+    rules, recall = prior_rules(attributes)
+    trainer = linker(con, person_settings(attributes))
+    if _count_pairs(con, rules) == 0:
+        raise NoMatchEvidenceError(
+            "cannot estimate how often two person records match: no two records agree on "
+            + " or ".join(r.get_blocking_rule("duckdb").blocking_rule_sql for r in rules)
+            + ". Check that these attributes are cleaned alike in every source."
+        )
+    trainer.training.estimate_probability_two_random_records_match(rules, recall=recall)
     trainer.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
-    sessions = {
-        "date_of_birth": block_on("date_of_birth"),
-        "family_name, given_name_canonical": block_on("family_name", "given_name_canonical"),
-    }
+    sessions = {}
+    if "date_of_birth" in attributes:
+        sessions["date_of_birth"] = block_on("date_of_birth")
+    if {"family_name", "given_name"} <= set(attributes):
+        sessions["family_name, given_name_canonical"] = block_on(
+            "family_name", "given_name_canonical"
+        )
+    if len(sessions) < 2:
+        sessions.update({column: block_on(column) for column in identifiers(attributes)})
     for columns, rule in sessions.items():
         try:
             trainer.training.estimate_parameters_using_expectation_maximisation(
@@ -151,6 +346,57 @@ def train_person_model(con: duckdb.DuckDBPyConnection, seed: int = 42) -> dict[s
                 raise
             logger.warning("EM session blocked on %s skipped: %s", columns, exc)
     return trainer.misc.save_model_to_json()
+
+
+def _count_pairs(con: duckdb.DuckDBPyConnection, rules: list) -> int:
+    """Record pairs of ``person_input`` meeting any of ``rules`` (exact count)."""
+    from splink import DuckDBAPI
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    counts = count_comparisons_from_blocking_rules(
+        DuckDBAPI(connection=con).register("person_input"),
+        blocking_rules=rules,
+        link_type="dedupe_only",
+        unique_id_column_name="person_record_id",
+        record_sample_proportion=1.0,
+    )
+    return int(counts[-1]["cumulative_comparison_count"])
+
+
+def comparison_counts(
+    con: duckdb.DuckDBPyConnection, model: dict[str, Any], sample: float = 1.0
+) -> list[tuple[str, int]]:
+    """Pairs each of a model's blocking rules adds to those before it, on ``person_input``.
+
+    Args:
+        con: The linkage connection holding ``person_input``.
+        model: A (trained) Splink settings dictionary.
+        sample: Share of records sampled on each side to estimate the counts (1 is exact).
+
+    Returns:
+        ``(blocking rule SQL, marginal pairs)`` per rule, in the model's order.
+    """
+    import warnings
+
+    from splink import DuckDBAPI
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    records = DuckDBAPI(connection=con).register("person_input")
+    rules = [r["blocking_rule"] for r in model["blocking_rules_to_generate_predictions"]]
+    with warnings.catch_warnings():
+        # Sampled estimates on small populations warn that they are unstable; the counts
+        # are recorded as an estimate of cost, not relied upon.
+        warnings.simplefilter("ignore", UserWarning)
+        counts = count_comparisons_from_blocking_rules(
+            records,
+            blocking_rules=rules,
+            link_type="dedupe_only",
+            unique_id_column_name="person_record_id",
+            record_sample_proportion=sample,
+        )
+    return [
+        (rule, int(c["marginal_comparison_count"])) for rule, c in zip(rules, counts, strict=True)
+    ]
 
 
 def save_model(model: dict[str, Any], models_dir: Path) -> Path:

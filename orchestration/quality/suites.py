@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.contracts import Contract, QualityRule
+from orchestration.ingest.row_rules import contract_rules, nulled_columns
 from orchestration.project import SUITES_DIR
 from orchestration.sql import quote_identifier, quote_literal
 from orchestration.standards import STANDARD_ATTRIBUTES
@@ -172,8 +173,56 @@ def rule_expectation(rule: QualityRule, masked_columns: set[str]):
     )
 
 
+def nulled_checks(contract: Contract) -> list[tuple[str, str, str, str]]:
+    """``(check_name, dimension, severity, description)`` of the WARN check of each column
+    with ``onInvalid: null``: its values that break the column's rules were nulled."""
+    names = {r.name for r in contract.quality}
+    out = []
+    for column in nulled_columns(contract_rules(contract)):
+        name = f"{column}_values_nulled"
+        if name in names:
+            name = f"{column}_values_nulled_on_invalid"
+        out.append(
+            (
+                name,
+                "validity",
+                "WARN",
+                f"Values of {column} that break its type or validation rules (onInvalid: "
+                "null): the rows loaded and staging holds null for these values.",
+            )
+        )
+    return out
+
+
+def contract_checks(contract: Contract) -> list[tuple[str, str, str, str]]:
+    """Every check of a contract's suite: its quality rules, then the generated ones."""
+    rules = [(r.name, r.dimension, r.severity, r.description) for r in contract.quality]
+    return rules + nulled_checks(contract)
+
+
+def _nulled_expectations(contract: Contract, masked: set[str]) -> list:
+    # deferred: Great Expectations takes seconds to import.
+    from orchestration.quality.expectations import ExpectRowsToSatisfyCondition
+    from orchestration.quality.gx_bridge import expectation_meta  # deferred (as above)
+
+    broken = nulled_columns(contract_rules(contract))
+    return [
+        ExpectRowsToSatisfyCondition(
+            condition=f"not ({broken[column]})",
+            mostly=1.0,
+            sample_column=quote_identifier(column),
+            meta=expectation_meta(name, dimension, severity, mask_samples=column in masked),
+            description=description,
+        )
+        for column, (name, dimension, severity, description) in zip(
+            broken, nulled_checks(contract), strict=True
+        )
+    ]
+
+
 def contract_suite(contract: Contract) -> SuiteSource:
-    """The suite generated from a contract's quality rules, for its raw table."""
+    """The suite generated from a contract's quality rules, for its raw table, and a WARN
+    check per ``onInvalid: null`` column counting the values staging nulls."""
     import great_expectations as gx
 
     masked = {
@@ -183,7 +232,8 @@ def contract_suite(contract: Contract) -> SuiteSource:
     }
     suite = gx.ExpectationSuite(
         name=f"raw.{contract.raw_table}",
-        expectations=[rule_expectation(r, masked) for r in contract.quality],
+        expectations=[rule_expectation(r, masked) for r in contract.quality]
+        + _nulled_expectations(contract, masked),
         meta={"contract_id": contract.id, "contract_version": contract.version},
     )
     return SuiteSource(

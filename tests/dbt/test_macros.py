@@ -203,6 +203,40 @@ CASES: list[tuple[str, str, str | None, str | None]] = [
     ),
     ("standardise_main_fuel", "standardise('v', 'code.main_fuel')", " Mains  Gas ", "mains gas"),
     ("standardise_band", "standardise('v', 'code.council_tax_band')", " c", "C"),
+    # the vocabulary for departments of any country
+    ("postal_code_au", "standardise('v', 'address.postal_code')", " 2000 ", "2000"),
+    ("postal_code_uk_spaces", "standardise('v', 'address.postal_code')", "sw1a 1aa", "SW1A1AA"),
+    ("postal_code_nl", "standardise('v', 'address.postal_code')", "1012 ab", "1012AB"),
+    ("postal_code_blank", "standardise('v', 'address.postal_code')", "   ", None),
+    ("house_number", "standardise('v', 'address.house_number')", " 12a ", "12A"),
+    ("street", "standardise('v', 'address.street')", "George St.", "GEORGE ST"),
+    ("locality", "standardise('v', 'address.locality')", "st kilda", "ST KILDA"),
+    ("region", "standardise('v', 'address.region')", "New South Wales", "NEW SOUTH WALES"),
+    ("identifier", "standardise('v', 'person.identifier')", " ab-123 x ", "AB-123 X"),
+    (
+        "standardise_pattern_date",
+        "standardise('v', 'time.date', {'format': 'yyyymmdd'})",
+        "19890213",
+        "1989-02-13",
+    ),
+    (
+        "standardise_pattern_impossible_date",
+        "standardise('v', 'person.date_of_birth', {'format': 'yyyymmdd'})",
+        "19890231",
+        None,
+    ),
+    (
+        "standardise_month_name",
+        "standardise('v', 'time.date', {'format': 'd MMM yyyy'})",
+        "3 feb 1989",
+        "1989-02-03",
+    ),
+    (
+        "pseudonym_identifier_scheme",
+        "pseudonymise('v', 'au.centrelink_crn')",
+        "AB123",
+        _hmac(PSEUDONYM_KEY, "au.centrelink_crn:AB123"),
+    ),
 ]
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 
+from orchestration.contracts import load_contract
+from orchestration.ingest import ingest_dataset
 from orchestration.quality import (
     check_specs,
     contract_suite,
@@ -12,6 +16,7 @@ from orchestration.quality import (
     raw_relation_sql,
     validate,
 )
+from orchestration.quality.suites import contract_checks
 from orchestration.standards import GDQF_DIMENSIONS
 
 VALID_NHS = ["9434765919", "4010232137", "9876543210"]
@@ -84,3 +89,41 @@ def test_nhs_numbers_must_pass_mod_11(tmp_path, contracts, invalid_share, passes
     assert valid.success is passes
     assert valid.unexpected_percent == pytest.approx(invalid_share * 100)
     assert by_name["delivery_not_empty"].observed_value == "500"
+
+
+def test_on_invalid_null_columns_get_a_warn_validity_check_counting_the_nulled(tmp_path):
+    contract = load_contract(
+        Path(__file__).parents[1] / "data" / "contracts" / "centrelink" / "payments.yaml"
+    )
+    generated = [c for c in contract_checks(contract) if c[0].endswith("_values_nulled")]
+    assert [(n, d, s) for n, d, s, _ in generated] == [
+        ("paid_on_values_nulled", "validity", "WARN"),
+        ("amount_values_nulled", "validity", "WARN"),
+        ("state_values_nulled", "validity", "WARN"),
+    ]
+    folder = tmp_path / "landing" / "centrelink" / "payments"
+    folder.mkdir(parents=True)
+    (folder / "p.csv").write_text(
+        "Payment ID,CRN,Birth Date,Paid On,Amount,House,Street,Suburb,State,Postcode,"
+        "Office Notes\n"
+        "P1,A1,19890213,3 Jan 2024,12.50,1,A St,Perth,WA,6000,\n"
+        "P2,A2,19890213,2024-01-03,1,1,A St,Perth,WA,6000,\n"
+        "P3,A3,19890213,yesterday,1,1,A St,Perth,Perth,6000,\n"
+    )
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as con:
+        ingest_dataset(con, contract, tmp_path / "landing", "run-1")
+    outcomes = validate(
+        database=path,
+        connection_config={},
+        dataset="raw.centrelink__payments",
+        relation_sql=raw_relation_sql("centrelink__payments"),
+        suite=contract_suite(contract).suite,
+        run_name="t",
+    )
+    by_name = {o.check_name: o for o in outcomes}
+    assert by_name["paid_on_values_nulled"].unexpected_count == 2
+    assert not by_name["paid_on_values_nulled"].success
+    assert set(by_name["paid_on_values_nulled"].samples) == {"2024-01-03", "yesterday"}
+    assert by_name["state_values_nulled"].unexpected_count == 1
+    assert by_name["amount_values_nulled"].success

@@ -30,6 +30,24 @@ def _models_dir():
     return get_settings().data_dir / "linkage" / "models" / "person"
 
 
+def _read(path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _compared(attributes: set[str]) -> set[str]:
+    """The comparisons (output columns) a model over ``attributes`` holds."""
+    return {
+        c.get_comparison("duckdb").output_column_name
+        for c in linkage.person_comparisons(attributes)
+    }
+
+
+def _blocking_markdown(counts: list[tuple[str, int]]) -> str:
+    lines = ["| blocking rule | pairs added |", "|---|---:|"]
+    lines += [f"| `{rule}` | {pairs:,} |" for rule, pairs in counts]
+    return "\n".join(lines)
+
+
 def _weights_markdown(model: dict) -> str:
     lines = ["| comparison | level | match weight |", "|---|---|---:|"]
     lines += [f"| {c} | {label} | {w:+.2f} |" for c, label, w in linkage.match_weights(model)]
@@ -45,33 +63,43 @@ def _weights_markdown(model: dict) -> str:
     tags={"layer": "linkage"},
     code_version=linkage.MODEL_SPEC_VERSION,
     description=(
-        "The person linkage model (Splink Fellegi-Sunter): comparisons of given name "
-        "(typos, nicknames), family name, date of birth (typos, day/month transposed), "
-        "postcode, UPRN, sex, NINO and NHS number, with m and u trained by random sampling "
-        "and expectation maximisation. Stored as a versioned JSON file under "
-        "<data dir>/linkage/models/person/ and reused until retrained (run with config "
-        "retrain: true, or change the model specification version)."
+        "The person linkage model (Splink Fellegi-Sunter), built from the person attributes "
+        "that two or more record sources hold: given name (typos, nicknames), family name, "
+        "date of birth (typos, day/month transposed), postcode, postal code, address parts, "
+        "UPRN, sex, NINO, NHS number and each shared identifier scheme, with m and u trained "
+        "by random sampling and expectation maximisation. Stored as a versioned JSON file "
+        "under <data dir>/linkage/models/person/ and reused until retrained (run with config "
+        "retrain: true, change the model specification version, or share another set of "
+        "attributes)."
     ),
 )
 def person_model(context: dg.AssetExecutionContext, config: PersonModelConfig):
-    """Trains the person model, or reuses the newest stored one of this specification."""
+    """Trains the person model, or reuses the newest stored one of this specification when
+    it compares the attributes the record sources share today."""
     settings = get_settings()
     stored = linkage.latest_model(_models_dir())
-    trained = config.retrain or stored is None
+    health = privacy.health_datasets(load_contracts())
+    with linkage.warehouse_session(
+        settings.warehouse_path,
+        settings.duckdb_memory_limit,
+        settings.data_dir / "tmp" / "linkage",
+    ) as con:
+        records, _ = linkage.prepare_from_warehouse(con, health)
+        attributes = linkage.shared_attributes(con)
+        wanted = _compared(attributes)
+        reusable = stored is not None and linkage.model_attributes(_read(stored)) == wanted
+        trained = config.retrain or not reusable
+        if trained:
+            model = linkage.train_person_model(con, attributes)
     if trained:
-        health = privacy.health_datasets(load_contracts())
-        with linkage.warehouse_session(
-            settings.warehouse_path,
-            settings.duckdb_memory_limit,
-            settings.data_dir / "tmp" / "linkage",
-        ) as con:
-            records, _ = linkage.prepare_from_warehouse(con, health)
-            model = linkage.train_person_model(con)
         path = linkage.save_model(model, _models_dir())
-        context.log.info(f"trained the person model on {records:,} records: {path.name}")
+        context.log.info(
+            f"trained the person model on {records:,} records over {', '.join(sorted(wanted))}: "
+            f"{path.name}"
+        )
     else:
         path = stored
-        model = json.loads(path.read_text(encoding="utf-8"))
+        model = _read(path)
         context.log.info(f"reusing the stored person model {path.name}")
     return dg.MaterializeResult(
         metadata={
@@ -108,7 +136,7 @@ def person_matches(context: dg.AssetExecutionContext):
         raise RuntimeError(
             "no stored person model: materialize linkage/person_model before linkage/person_matches"
         )
-    model = json.loads(path.read_text(encoding="utf-8"))
+    model = _read(path)
     health = privacy.health_datasets(load_contracts())
     with linkage.warehouse_session(
         settings.warehouse_path, settings.duckdb_memory_limit, settings.data_dir / "tmp" / "linkage"
@@ -123,6 +151,12 @@ def person_matches(context: dg.AssetExecutionContext):
             run.excluded_records,
             "national data opt-out: the opt-out list and opted-out patients' health records",
         )
+    pairs = sum(n for _, n in run.blocking_comparisons)
+    context.log.info(
+        f"blocking: {pairs:,} pairs to score from {len(run.blocking_comparisons)} rules ("
+        + "; ".join(f"{rule}: {n:,}" for rule, n in run.blocking_comparisons)
+        + ")"
+    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": run.records,
@@ -135,6 +169,8 @@ def person_matches(context: dg.AssetExecutionContext):
             "seconds": round(run.seconds, 2),
             "score_seconds": round(run.score_seconds, 2),
             "cluster_seconds": round(run.cluster_seconds, 2),
+            "blocked_pairs": pairs,
+            "blocking_rules": dg.MetadataValue.md(_blocking_markdown(run.blocking_comparisons)),
         }
     )
 

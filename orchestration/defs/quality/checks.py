@@ -3,6 +3,11 @@
 - Raw tables: one check per contract quality rule, validating the latest delivery.
 - Conformed tables and marts: one check per expectation of their hand-written suite.
 - Every raw table: a ``timeliness`` check of its latest delivery against the contract's SLA.
+- Every raw table with typed columns: a blocking ``format_drift`` check (at least half of
+  each typed column's values in the latest delivery parse with the contract's format).
+
+A raw table whose dataset has never had a delivery is not judged (its checks pass, saying
+so) until its contract's SLA says the first delivery is overdue.
 
 ERROR checks are blocking: when one fails, the assets downstream of the asset it checks are
 not materialized in that run, so nothing reaches the published snapshot. WARN checks are
@@ -29,6 +34,15 @@ from orchestration.quality import (
     record_outcomes,
     relation_sql,
 )
+from orchestration.quality.deliveries import (
+    DRIFT_CHECK,
+    NO_DELIVERY,
+    delivery_expected,
+    format_drift,
+    typed_columns,
+)
+from orchestration.quality.outcome import ExpectationOutcome
+from orchestration.quality.suites import contract_checks
 
 LAYERS_BY_CHECKS = ("raw", "staging", "conformed", "marts")
 
@@ -63,17 +77,14 @@ class ValidatedAsset:
 
 
 def contract_assets(contracts: Iterable[Contract]) -> list[ValidatedAsset]:
-    """The raw tables and the checks their contracts' quality rules define."""
-    return [
-        ValidatedAsset(
-            layer="raw",
-            table=c.raw_table,
-            checks=tuple((r.name, r.dimension, r.severity, r.description) for r in c.quality),
-            contract=c,
-        )
-        for c in contracts
-        if c.quality
-    ]
+    """The raw tables and the checks their contracts' quality rules (and ``onInvalid: null``
+    columns) define."""
+    assets = []
+    for c in contracts:
+        checks = tuple(contract_checks(c))
+        if checks:
+            assets.append(ValidatedAsset(layer="raw", table=c.raw_table, checks=checks, contract=c))
+    return assets
 
 
 def suite_assets(sources: Iterable[Any]) -> list[ValidatedAsset]:
@@ -178,7 +189,11 @@ def build_suite_checks(name: str, assets: Sequence[ValidatedAsset]) -> dg.AssetC
             suite = contract_suite(asset.contract).suite if asset.contract else asset.suite.suite
             with warehouse.get_connection() as con:
                 relation, info = _relation(con, asset)
-            outcomes = great_expectations.validate(asset.dataset, relation, suite, run_id)
+                waiting = asset.contract is not None and not delivery_expected(con, asset.contract)
+            if waiting:
+                outcomes = _not_judged(asset)
+            else:
+                outcomes = great_expectations.validate(asset.dataset, relation, suite, run_id)
             with warehouse.get_connection() as con:
                 record_outcomes(con, run_id, asset.dataset, outcomes)
             for outcome in outcomes:
@@ -186,6 +201,54 @@ def build_suite_checks(name: str, assets: Sequence[ValidatedAsset]) -> dg.AssetC
                     yield check_result(asset.key, outcome, info)
 
     return _checks
+
+
+def _not_judged(asset: ValidatedAsset) -> list[ExpectationOutcome]:
+    """Passing outcomes for a dataset that has never had a delivery (nothing to judge)."""
+    return [
+        ExpectationOutcome(name, dimension, severity, description, True, observed_value=NO_DELIVERY)
+        for name, dimension, severity, description in asset.checks
+    ]
+
+
+def build_drift_checks(contracts: Sequence[Contract]) -> dg.AssetChecksDefinition | None:
+    """A blocking ``format_drift`` check per raw table with typed columns: in the latest
+    delivery at least half of each typed column's non-empty values parse."""
+    by_key = {dg.AssetKey(["raw", c.raw_table]): c for c in contracts if typed_columns(c)}
+    if not by_key:
+        return None
+    specs = [
+        dg.AssetCheckSpec(
+            name=DRIFT_CHECK,
+            asset=key,
+            description=(
+                "[validity · ERROR] In the latest delivery, at least half of the non-empty "
+                f"values of each typed column ({', '.join(typed_columns(c))}) parse with the "
+                "contract's format."
+            ),
+            blocking=True,
+            metadata={"dimension": "validity", "severity": "ERROR"},
+        )
+        for key, c in by_key.items()
+    ]
+
+    @dg.multi_asset_check(
+        specs=specs,
+        name="format_drift_checks",
+        can_subset=True,
+        description="Each dataset's latest delivery: typed columns still parse with the "
+        "contract's format.",
+    )
+    def _drift(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
+        run_id = context.run.run_id
+        with warehouse.get_connection() as con:
+            for check_key in sorted(context.selected_asset_check_keys, key=str):
+                contract = by_key[check_key.asset_key]
+                outcome = format_drift(con, contract)
+                record_outcomes(con, run_id, f"raw.{contract.raw_table}", [outcome])
+                yield check_result(check_key.asset_key, outcome)
+
+    return _drift
 
 
 def build_freshness_checks(contracts: Sequence[Contract]) -> dg.AssetChecksDefinition:
@@ -237,4 +300,7 @@ def defs() -> dg.Definitions:
         for layer in LAYERS_BY_CHECKS
         if any(a.layer == layer for a in assets)
     ]
-    return dg.Definitions(asset_checks=[*checks, build_freshness_checks(contracts)])
+    drift = build_drift_checks(contracts)
+    return dg.Definitions(
+        asset_checks=[*checks, build_freshness_checks(contracts), *([drift] if drift else [])]
+    )
