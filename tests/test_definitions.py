@@ -97,12 +97,14 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
 def definitions_snapshot(defs: dg.Definitions) -> dict:
     """Everything the code location defines, as a reviewable document.
 
-    Every asset (group, owners, kinds, upstream assets and checks), job, schedule and sensor.
+    Every asset (group, owners, kinds, upstream assets and checks, each check blocking or
+    only recorded), job, schedule and sensor.
     """
     graph = defs.resolve_asset_graph()
     checks: dict[str, list[str]] = {}
     for key in graph.asset_check_keys:
-        checks.setdefault(key.asset_key.to_user_string(), []).append(key.name)
+        blocking = "blocking" if graph.get_check_spec(key).blocking else "recorded"
+        checks.setdefault(key.asset_key.to_user_string(), []).append(f"{key.name} ({blocking})")
     assets = {}
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
         node = graph.get(key)

@@ -11,11 +11,15 @@ def build_suite() -> gx.ExpectationSuite:
         name="conformed.person_records",
         meta={"quality_targets": {"validity": 99.9, "consistency": 99, "completeness": 90}},
         expectations=[
+            # A few mistyped years are a finding, not a reason to withhold every table:
+            # the check blocks when more than 1% of records hold an impossible year.
             ExpectRowsToSatisfyCondition(
                 condition="birth_year is null or birth_year between 1900 "
                 "and extract(year from current_date)",
+                mostly=0.99,
                 sample_column="birth_year",
-                description="Dates of birth are not in the future and not before 1900.",
+                description="Dates of birth are not in the future and not before 1900 (at "
+                "least 99% of records; the rest are shown as samples).",
                 meta=expectation_meta("birth_year_plausible", "validity", "ERROR"),
             ),
             ExpectRowsToSatisfyCondition(
@@ -27,7 +31,9 @@ def build_suite() -> gx.ExpectationSuite:
                 sample_column="person_key",
                 description="Across departments, a person's records agree on the year of "
                 "birth (at least 99% of people with two or more dated records).",
-                meta=expectation_meta("birth_year_agrees_across_records", "consistency", "ERROR"),
+                # Sources that disagree are recorded and shown, not blocked: linkage forgives
+                # a mistyped year when the other evidence is strong.
+                meta=expectation_meta("birth_year_agrees_across_records", "consistency", "WARN"),
             ),
             ExpectRowsToSatisfyCondition(
                 condition="person_role = 'parent' or birth_year is not null",

@@ -24,8 +24,10 @@ def test_each_expectation_is_a_check_blocking_when_error(graph):
     assert valid.blocking and valid.metadata["dimension"] == "validity"
     duplicates = _check(graph, "raw/dluhc__energy_certificates", "lmk_key_unique")
     assert not duplicates.blocking and duplicates.metadata["severity"] == "WARN"
+    plausible = _check(graph, "conformed/person_records", "birth_year_plausible")
+    assert plausible.blocking and plausible.metadata["dimension"] == "validity"
     consistency = _check(graph, "conformed/person_records", "birth_year_agrees_across_records")
-    assert consistency.blocking and consistency.metadata["dimension"] == "consistency"
+    assert not consistency.blocking and consistency.metadata["dimension"] == "consistency"
     fresh = _check(graph, "raw/hmrc__paye_income", "delivered_within_sla")
     assert not fresh.blocking and fresh.metadata["dimension"] == "timeliness"
 
