@@ -2,6 +2,8 @@
 
 - :mod:`~orchestration.linkage.model`: the person model's Splink 5 specification, its
   training and its versioned model files.
+- :mod:`~orchestration.linkage.comparisons`: how two records' names, dates of birth and
+  addresses are compared, level by level.
 - :mod:`~orchestration.linkage.person`: person records prepared, scored and clustered into
   the person index.
 - :mod:`~orchestration.linkage.clustering`: constrained clustering of the links and stable

@@ -1,7 +1,8 @@
 """Constrained clustering of scored person links, and stable pseudonymous person keys.
 
 Links are taken strongest first; a link that would put two different values of an exclusive
-attribute in one cluster is refused (one person never holds two). Each cluster's key is the
+attribute in one cluster is refused (one person never holds two), unless the evidence besides
+says one value is a mistyped copy of the other. Each cluster's key is the
 keyed HMAC of its NINO, else NHS number, else smallest record id.
 """
 
@@ -20,8 +21,10 @@ EXCLUSIVE_ATTRIBUTES = (
     "identifier schemes",
     "year of birth",
 )
-"""What a person holds at most one of: a cluster never holds two different values of a
-national identifier or of an identifier scheme (``identifier_<scheme>_pseudonym``). The year
+"""What a person holds at most one of: a cluster holds two different values of a national
+identifier or of an identifier scheme (``identifier_<scheme>_pseudonym``) only when a link's
+evidence without the identifiers gives odds of a match of :data:`IDENTIFIER_TYPO_ODDS` or
+more (one value is then a mistyped copy of the other). The year
 of birth keeps parents and children of the same name at the same address apart: a link may
 join two years of birth only when the dates differ by a typo (one digit, two digits swapped,
 day and month transposed, or less than a year apart) and the evidence without the date of
@@ -29,6 +32,12 @@ birth is strong on its own (its match weight less the date of birth's still reac
 threshold, or the two records share an identifier)."""
 
 NATIONAL_IDENTIFIERS = ("nino", "nhs_number", "upn_pseudonym")
+
+IDENTIFIER_TYPO_ODDS = 10_000
+"""Odds of a match, on the evidence without identifiers, above which a link may join two
+different values of an identifier: one of them is then taken for a mistyped copy of the other
+(the identifiers are compared as pseudonyms, so a typo cannot be seen in them). Two people
+who agree on names, date of birth and address that closely are far rarer than a typo."""
 
 
 def _identifier_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -93,7 +102,9 @@ def cluster_links(con: duckdb.DuckDBPyConnection, threshold: float = 0.9) -> int
 
     Links are taken strongest first; a link joins two clusters unless they hold different
     values of an exclusive attribute (NINO, NHS number, pupil number, each identifier
-    scheme) or different years of birth. Years of birth are held as a range: a link may
+    scheme; unless the link's evidence without them is overwhelming, see
+    :data:`IDENTIFIER_TYPO_ODDS`) or different years of birth. Years of birth are held as a
+    range: a link may
     join two clusters when one's range lies within the other's, and a link whose two
     records' dates of birth differ by a typo, with strong evidence besides (see
     :data:`EXCLUSIVE_ATTRIBUTES`), may widen it.
@@ -142,6 +153,17 @@ def cluster_links(con: duckdb.DuckDBPyConnection, threshold: float = 0.9) -> int
         else "k.match_weight"
     )
     shared = " or ".join(f"l.id_{i} = r.id_{i}" for i in range(len(columns))) or "false"
+    # A typo can be forgiven only in an identifier the model compares: the link then says
+    # how much the identifiers weighed. One that no two sources share is never forgiven.
+    compared = [_has_column(con, "person_links", f"match_weight_{c}") for c in columns]
+    identifier_weights = [
+        f"coalesce(k.{quote_identifier('match_weight_' + c)}, 0)"
+        for c, weighed in zip(columns, compared, strict=True)
+        if weighed
+    ]
+    without_identifiers = (
+        " - ".join(["k.match_weight", *identifier_weights]) if identifier_weights else "null"
+    )
     edges = con.execute(
         f"""
         select
@@ -160,23 +182,34 @@ def cluster_links(con: duckdb.DuckDBPyConnection, threshold: float = 0.9) -> int
                 )
                 and ({without_dob} >= ? or {shared}),
                 false
-            ) as forgiven
+            ) as forgiven,
+            coalesce({without_identifiers} >= ?, false) as typed_again
         from person_links as k
         inner join person_nodes as l on k.person_record_id_l = l.person_record_id
         inner join person_nodes as r on k.person_record_id_r = r.person_record_id
         order by k.match_weight desc, l.node, r.node
         """,
-        [weight],
+        [weight, float(np.log2(IDENTIFIER_TYPO_ODDS))],
     ).fetchnumpy()
     lefts = np.asarray(edges["left_node"], dtype=np.int64)
     rights = np.asarray(edges["right_node"], dtype=np.int64)
     forgiven = np.asarray(edges["forgiven"], dtype=bool)
+    typed_again = np.asarray(edges["typed_again"], dtype=bool)
     labels = _components(count, lefts, rights)
     conflicted = _conflicted(labels, [*identifiers, years])
     in_conflict = conflicted[labels]
     parent = np.where(in_conflict, np.arange(count, dtype=np.int64), labels)
     greedy = conflicted[labels[lefts]]
-    refused = _greedy(parent, identifiers, years, lefts[greedy], rights[greedy], forgiven[greedy])
+    refused = _greedy(
+        parent,
+        identifiers,
+        years,
+        lefts[greedy],
+        rights[greedy],
+        forgiven[greedy],
+        typed_again[greedy],
+        compared,
+    )
     con.register("_cluster_roots", {"node": np.arange(count, dtype=np.int64), "root": parent})
     con.execute(
         """
@@ -196,13 +229,17 @@ def _greedy(
     lefts: np.ndarray,
     rights: np.ndarray,
     forgiven: np.ndarray,
+    typed_again: np.ndarray,
+    forgivable: list[bool],
 ) -> int:
     """The greedy pass over links in order, on a union-find forest ``parent`` (updated).
 
     Each root holds one value per identifier (-1: none) and the range of its years of
     birth. A link is refused when its clusters hold different values of an identifier, or
     when neither's range of years lies within the other's, unless the link is ``forgiven``
-    (a typo in the date of birth, with strong evidence besides).
+    (a typo in the date of birth, with strong evidence besides). Different values of a
+    ``forgivable`` identifier are joined when the link is ``typed_again`` (overwhelming
+    evidence without the identifiers).
 
     Returns:
         Links refused because they would join two different values of an identifier or two
@@ -229,12 +266,18 @@ def _greedy(
         return root
 
     refused = 0
-    for a, b, typo in zip(lefts.tolist(), rights.tolist(), forgiven.tolist(), strict=True):
+    links = zip(
+        lefts.tolist(), rights.tolist(), forgiven.tolist(), typed_again.tolist(), strict=True
+    )
+    for a, b, typo, retyped in links:
         ra, rb = find(a), find(b)
         if ra == rb:
             continue
         va, vb = held[ra], held[rb]
-        if any(x >= 0 and y >= 0 and x != y for x, y in zip(va, vb, strict=True)):
+        if any(
+            x >= 0 and y >= 0 and x != y and not (retyped and may)
+            for x, y, may in zip(va, vb, forgivable, strict=True)
+        ):
             refused += 1
             continue
         (la, ha), (lb, hb) = born[ra], born[rb]

@@ -38,8 +38,9 @@ class LinkageMetrics:
         clusters: Clusters (persons or properties) found.
         largest_cluster: Records in the largest cluster.
         size_distribution: Clusters per size band, e.g. ``{"1": 900, "2": 40, "3-5": 7}``.
-        share_conflicting_dob: Share of links whose two records both hold a date of birth
-            and the dates differ (None where links carry no dates of birth).
+        share_conflicting_dob: Share of the links kept by the clustering whose two records
+            both hold a date of birth and the dates differ, among those whose records both hold
+            one (None where links carry no dates of birth).
         precision: Share of predicted pairs that are true pairs (None without ground truth).
         recall: Share of true pairs that are predicted (None without ground truth).
         f1: Harmonic mean of precision and recall (None without ground truth).
@@ -139,6 +140,19 @@ def pairwise_scores(
     return precision, recall, f1, purity, int(records)
 
 
+def truth_files(ground_truth_dir: Path, entity: str) -> dict[str, Path]:
+    """The ground-truth files of an entity, by generator profile: the uk profile's
+    ``<dir>/<entity>_records.parquet`` and each other profile's
+    ``<dir>/<profile>/<entity>_records.parquet``."""
+    found = {}
+    uk = ground_truth_dir / f"{entity}_records.parquet"
+    if uk.exists():
+        found["uk"] = uk
+    for path in sorted(ground_truth_dir.glob(f"*/{entity}_records.parquet")):
+        found[path.parent.name] = path
+    return found
+
+
 def truth_query(
     con: duckdb.DuckDBPyConnection, ground_truth_dir: Path, entity: str, key: str
 ) -> str | None:
@@ -146,21 +160,26 @@ def truth_query(
 
     Record ids are built as the warehouse builds them (``department:dataset:id``, with
     ``:parent`` for a DfE parent or carer, pseudonymised where the warehouse's id is a
-    pseudonym).
+    pseudonym). Every profile's ground truth found (see :func:`truth_files`) is read, each
+    entity prefixed with its profile (``uk:17``, ``foreign:17``), so that profiles generated
+    into one data directory are measured together.
 
     Returns:
         The table name, or None when there is no ground truth (production).
     """
-    path = ground_truth_dir / f"{entity}_records.parquet"
-    if not path.exists():
+    paths = truth_files(ground_truth_dir, entity)
+    if not paths:
         return None
     entity_column = "citizen_id" if entity == "person" else "property_id"
     role = "role" if entity == "person" else "cast(null as varchar)"
+    selects = " union all ".join(
+        f"select department, dataset, record_id, {role} as role, "
+        f"? || ':' || cast({entity_column} as varchar) as entity from read_parquet(?)"
+        for _ in paths
+    )
     con.execute(
-        "create or replace temp table _truth_source as "
-        f"select department, dataset, record_id, {role} as role, {entity_column} as entity "
-        "from read_parquet(?)",
-        [str(path)],
+        f"create or replace temp table _truth_source as {selects}",
+        [value for profile, path in paths.items() for value in (profile, str(path))],
     ).complete()
     # Only the pseudonymised datasets' ids go through Python; the rest stays in SQL.
     departments, datasets, record_ids, pseudonyms = [], [], [], []
@@ -192,7 +211,7 @@ def truth_query(
         select
             s.department || ':' || s.dataset || ':' || coalesce(p.pseudonym, s.record_id)
                 || case when s.role = 'parent' then ':parent' else '' end as record_id,
-            cast(s.entity as bigint) as entity
+            s.entity
         from _truth_source as s
         left join _truth_pseudonyms as p
             on s.department = p.department
@@ -219,8 +238,8 @@ def measure(
         entity: ``person`` or ``property``.
         predicted: Table or query of ``(record_id, cluster)``.
         truth: Table or query of ``(record_id, entity)``, or None without ground truth.
-        links_with_dob: Table or query of the links' ``(dob_l, dob_r)``, for the share of
-            links with conflicting dates of birth.
+        links_with_dob: Table or query of the kept links' ``(dob_l, dob_r)``, for the share
+            of links with conflicting dates of birth (links without both dates are left out).
     """
     records, clusters, largest, bands = cluster_sizes(con, predicted)
     metrics = LinkageMetrics(

@@ -17,9 +17,18 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from orchestration.linkage.comparisons import (
+    ADDRESS_PARTS,
+    address_comparison,
+    date_of_birth_comparison,
+    family_name_comparison,
+    given_name_comparison,
+    postal_code_comparison,
+)
+
 logger = logging.getLogger(__name__)
 
-MODEL_SPEC_VERSION = "person-3"
+MODEL_SPEC_VERSION = "person-4"
 """Version of the model's specification (comparisons and blocking rules). Change it when
 the specification changes: stored models of another version are then not reused."""
 
@@ -62,72 +71,6 @@ def is_identifier_scheme(column: str) -> bool:
     return column.startswith(IDENTIFIER_PREFIX) and column.endswith("_pseudonym")
 
 
-def _given_name():
-    import splink.comparison_level_library as cll
-    import splink.comparison_library as cl
-
-    return cl.CustomComparison(
-        output_column_name="given_name",
-        comparison_levels=[
-            cll.NullLevel("given_name"),
-            cll.ExactMatchLevel("given_name"),
-            cll.ExactMatchLevel("given_name_canonical").configure(
-                label_for_charts="Same formal name (nickname)"
-            ),
-            cll.JaroWinklerLevel("given_name", 0.92),
-            cll.JaroWinklerLevel("given_name", 0.8),
-            cll.ElseLevel(),
-        ],
-        comparison_description="Given name: exact, nickname of the same name, or similar",
-    )
-
-
-def _date_of_birth(threshold_years: int):
-    import splink.comparison_level_library as cll
-    import splink.comparison_library as cl
-
-    return cl.CustomComparison(
-        output_column_name="date_of_birth",
-        comparison_levels=[
-            cll.NullLevel("date_of_birth"),
-            cll.ExactMatchLevel("date_of_birth"),
-            cll.CustomLevel(
-                "strftime(date_of_birth_l, '%Y-%m-%d') = strftime(date_of_birth_r, '%Y-%d-%m')",
-                label_for_charts="Day and month transposed",
-            ),
-            cll.LevenshteinLevel("date_of_birth_text", distance_threshold=1).configure(
-                label_for_charts="One digit different"
-            ),
-            cll.AbsoluteDateDifferenceLevel(
-                "date_of_birth", threshold=1, metric="year", input_is_string=False
-            ),
-            cll.AbsoluteDateDifferenceLevel(
-                "date_of_birth", threshold=threshold_years, metric="year", input_is_string=False
-            ),
-            cll.ElseLevel(),
-        ],
-        comparison_description="Date of birth: exact, transposed, one digit, within years",
-    )
-
-
-def _postal_code():
-    import splink.comparison_level_library as cll
-    import splink.comparison_library as cl
-
-    return cl.CustomComparison(
-        output_column_name="postal_code",
-        comparison_levels=[
-            cll.NullLevel("postal_code"),
-            cll.ExactMatchLevel("postal_code"),
-            cll.LevenshteinLevel("postal_code", distance_threshold=1).configure(
-                label_for_charts="One character different"
-            ),
-            cll.ElseLevel(),
-        ],
-        comparison_description="Postal code (any country): exact or one character different",
-    )
-
-
 def person_comparisons(attributes: Collection[str], threshold_years: int = 10) -> list:
     """The Splink comparisons of the attributes shared by two or more record sources.
 
@@ -140,18 +83,20 @@ def person_comparisons(attributes: Collection[str], threshold_years: int = 10) -
 
     names = ("given_name", "family_name")
     makers = {
-        "given_name": _given_name,
-        "family_name": lambda: cl.NameComparison("family_name"),
-        "date_of_birth": lambda: _date_of_birth(threshold_years),
+        "given_name": given_name_comparison,
+        "family_name": family_name_comparison,
+        "date_of_birth": lambda: date_of_birth_comparison(threshold_years),
         "postcode": lambda: cl.PostcodeComparison("postcode"),
-        "postal_code": _postal_code,
-        "house_number": lambda: cl.ExactMatch("house_number"),
-        "street": lambda: cl.JaroWinklerAtThresholds("street", [0.92, 0.8]),
-        "locality": lambda: cl.JaroWinklerAtThresholds("locality", [0.92, 0.8]),
-        "region": lambda: cl.ExactMatch("region"),
+        "postal_code": postal_code_comparison,
         "uprn": lambda: cl.ExactMatch("uprn").configure(m_probabilities=[0.9, 0.1]),
         "sex": lambda: cl.ExactMatch("sex"),
     }
+    parts = [p for p in ADDRESS_PARTS if p in attributes]
+    if len(parts) > 1:
+        # The address parts are compared together, as one address.
+        makers = {name: make for name, make in makers.items() if name not in parts}
+        makers["address"] = lambda: address_comparison(parts)
+        attributes = {*attributes, "address"}
     comparisons = [make() for name, make in makers.items() if name in attributes]
     comparisons += [
         cl.ExactMatch(column).configure(m_probabilities=[0.99, 0.01])
@@ -171,11 +116,12 @@ def blocking_rules(attributes: Collection[str]) -> list:
     with one corrupted field still meets under another rule.
 
     Each shared identifier blocks on its own; names block with the date of birth, with each
-    postcode (UK postcode, postal code) and with each other (and the year, or the day and
-    month, of birth); a postal code blocks with the house number (and the street's first
-    letters), the house number with the street. Without a UK postcode to pair the names
-    with, the first three letters of the family name with the year and month of birth catch
-    pairs whose names both differ. Every rule is an equi-join on its attributes, so each
+    postcode (UK postcode, postal code; as does the date of birth) and with each other (and
+    the year, or the day and month, of birth); a postal code blocks with the house number
+    (and the street's first letters), the house number with the street. Without a UK
+    postcode to pair the names with, the first three letters of the family name with the
+    year and month of birth catch pairs whose names both differ. Every rule is an equi-join
+    on its attributes, so each
     stays selective as the population grows.
     """
     from splink import block_on
@@ -193,6 +139,9 @@ def blocking_rules(attributes: Collection[str]) -> list:
     for place in ("postcode", "postal_code"):
         if place in shared:
             rules += [block_on(name, place) for name in names]
+            if dob:
+                # Both names mistyped, or left out, at the same address.
+                rules.append(block_on("date_of_birth", place))
     if family and given:
         if dob:
             rules += [

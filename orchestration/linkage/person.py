@@ -9,7 +9,9 @@ they are reused until the model is retrained.
 
 Scored pairs above a threshold are clustered greedily, strongest link first, refusing any
 link that would put two different NINOs, NHS numbers, pupil numbers or years of birth in one
-cluster (one person never holds two). Each cluster gets one stable pseudonymous ``person_key``: the
+cluster (one person never holds two; a typo is forgiven on overwhelming evidence besides, see
+:mod:`~orchestration.linkage.clustering`). Each record's best pair below the threshold is kept
+as a candidate for clerical review. Each cluster gets one stable pseudonymous ``person_key``: the
 keyed HMAC of its NINO, else its NHS number, else its smallest record id, so a person keeps
 their key from run to run as long as their identifying record does.
 
@@ -66,6 +68,11 @@ attribute only one source holds cannot link that source to another."""
 
 DEFAULT_THRESHOLD = 0.9
 """Match probability at or above which a scored pair is a link."""
+
+CANDIDATE_FLOOR = 0.1
+"""Match probability from which a scored pair below the threshold is a candidate: each
+record's best candidate is kept in ``person_candidates``, the uncertain band that clerical
+review samples and the per-source-pair quality measures."""
 
 NICKNAMES: dict[str, str] = {
     "AL": "ALAN", "ALEX": "ALEXANDER", "ANDY": "ANDREW", "DREW": "ANDREW", "TONY": "ANTHONY",
@@ -149,6 +156,15 @@ class LinkResult:
     key_seconds: float
 
 
+def _name_key(column: str) -> str:
+    """SQL of a name as the model compares it: upper case without diacritics (``ß`` as
+    ``SS``), hyphens and runs of spaces as one space, apostrophes and full stops dropped;
+    null when nothing is left."""
+    folded = f"upper(strip_accents(replace(replace({column}, 'ß', 'ss'), 'ẞ', 'SS')))"
+    dropped = f"regexp_replace({folded}, '[''.]', '', 'g')"
+    return f"nullif(trim(regexp_replace({dropped}, '[\\s-]+', ' ', 'g')), '')"
+
+
 def prepare_person_records(
     con: duckdb.DuckDBPyConnection,
     source: str,
@@ -195,12 +211,23 @@ def prepare_person_records(
     carried = "".join(f",\n            s.{quote_identifier(c)}" for c in schemes)
     con.execute(
         f"""
+        create or replace table person_names as
+        select
+            person_record_id,
+            {_name_key("given_name")} as given_name,
+            {_name_key("family_name")} as family_name
+        from person_source
+        where not _excluded
+        """
+    ).complete()
+    con.execute(
+        f"""
         create or replace table person_input as
         select
             s.person_record_id,
-            upper(s.given_name) as given_name,
-            coalesce(n.formal, upper(s.given_name)) as given_name_canonical,
-            upper(s.family_name) as family_name,
+            m.given_name,
+            coalesce(n.formal, split_part(m.given_name, ' ', 1)) as given_name_canonical,
+            m.family_name,
             s.date_of_birth,
             strftime(s.date_of_birth, '%Y-%m-%d') as date_of_birth_text,
             s.sex,
@@ -215,10 +242,12 @@ def prepare_person_records(
             upper(trim(s.locality)) as locality,
             upper(trim(s.region)) as region{carried}
         from person_source as s
-        left join nicknames as n on upper(s.given_name) = n.nickname
+        inner join person_names as m on s.person_record_id = m.person_record_id
+        left join nicknames as n on split_part(m.given_name, ' ', 1) = n.nickname
         where not s._excluded
         """
     ).complete()
+    con.execute("drop table person_names").complete()
     records, excluded = con.execute(
         "select count(*) filter (not _excluded), count(*) filter (_excluded) from person_source"
     ).fetchall()[0]
@@ -255,7 +284,9 @@ def link_persons(
     """Scores, links and clusters ``person_input`` into the person index.
 
     Creates ``person_links`` (every pair at or above the threshold, with the match weight of
-    each comparison, so each link can be explained) and ``person_matches``
+    each comparison, so each link can be explained), ``person_candidates`` (each record's
+    best-scoring pair below the threshold with a match probability of at least
+    :data:`CANDIDATE_FLOOR`, same columns) and ``person_matches``
     (``person_record_id, person_key, match_rule, cluster_size``).
 
     Args:
@@ -269,8 +300,9 @@ def link_persons(
     """
     started = time.perf_counter()
     linker = model_linker(con, model)
+    # One prediction down to the candidates' floor, split into links and candidates.
     predictions = linker.inference.predict(
-        threshold_match_probability=threshold, warning_mode="never"
+        threshold_match_probability=min(CANDIDATE_FLOOR, threshold), warning_mode="never"
     )
     described = con.execute(f"select * from {predictions.physical_name} limit 0")
     weights = [d[0] for d in described.description if d[0].startswith("mw_")]
@@ -278,7 +310,7 @@ def link_persons(
     columns = ", ".join(f"p.{c} as match_weight_{c[3:]}" for c in weights)
     con.execute(
         f"""
-        create or replace table person_links as
+        create or replace temp table person_scored as
         select
             p.person_record_id_l,
             p.person_record_id_r,
@@ -289,6 +321,40 @@ def link_persons(
         """
     ).complete()
     predictions.drop_table_from_database_and_remove_from_cache()
+    con.execute(
+        "create or replace table person_links as "
+        "select * from person_scored where match_probability >= ?",
+        [threshold],
+    ).complete()
+    con.execute(
+        """
+        create or replace table person_candidates as
+        with below as (
+            select * from person_scored where match_probability < $threshold
+        ),
+        ends as (
+            select person_record_id_l as record_id, person_record_id_l, person_record_id_r,
+                match_weight
+            from below
+            union all
+            select person_record_id_r, person_record_id_l, person_record_id_r, match_weight
+            from below
+        ),
+        best as (
+            select distinct person_record_id_l, person_record_id_r
+            from ends
+            qualify row_number() over (
+                partition by record_id
+                order by match_weight desc, person_record_id_l, person_record_id_r
+            ) = 1
+        )
+        select b.*
+        from below as b
+        semi join best using (person_record_id_l, person_record_id_r)
+        """,
+        {"threshold": threshold},
+    ).complete()
+    con.execute("drop table person_scored").complete()
     scored = time.perf_counter()
     refused = cluster_links(con, threshold)
     clustered = time.perf_counter()
@@ -337,12 +403,15 @@ def prepare_from_warehouse(
 
 
 def write_index(con: duckdb.DuckDBPyConnection) -> None:
-    """Writes ``person_matches`` and ``person_links`` to the warehouse's ``linkage`` schema."""
+    """Writes ``person_matches``, ``person_links`` and ``person_candidates`` to the
+    warehouse's ``linkage`` schema."""
     con.execute(
         """
         create schema if not exists wh.linkage;
         create or replace table wh.linkage.person_matches as select * from person_matches;
         create or replace table wh.linkage.person_links as select * from person_links;
+        create or replace table wh.linkage.person_candidates as
+        select * from person_candidates;
         """
     ).complete()
 

@@ -125,13 +125,13 @@ def test_contracts_use_the_foreign_vocabulary(dataset: str) -> None:
 
 
 def test_ground_truth_has_one_true_link_per_citizen_between_the_two_files(messy: Path) -> None:
-    truth = pd.read_parquet(messy / "ground_truth" / "person_records.parquet")
+    truth = pd.read_parquet(messy / "ground_truth" / "foreign" / "person_records.parquet")
     pairs = truth[truth.department == "revenue"].merge(
         truth[truth.department == "health"], on="citizen_id"
     )
     assert len(pairs) == CITIZENS
     assert not truth.duplicated(["dataset", "citizen_id"]).any()
-    manifest = json.loads((messy / "ground_truth" / "manifest.json").read_text())
+    manifest = json.loads((messy / "ground_truth" / "foreign" / "manifest.json").read_text())
     assert manifest["profile"] == "foreign"
     assert manifest["citizens"] == CITIZENS
 
@@ -139,7 +139,7 @@ def test_ground_truth_has_one_true_link_per_citizen_between_the_two_files(messy:
 @pytest.mark.parametrize("dataset", [spec.key for spec in DELIVERIES])
 def test_every_record_has_one_truth_row(messy: Path, dataset: str) -> None:
     department, name = dataset.split("/")
-    truth = pd.read_parquet(messy / "ground_truth" / "person_records.parquet")
+    truth = pd.read_parquet(messy / "ground_truth" / "foreign" / "person_records.parquet")
     truth = truth[(truth.department == department) & (truth.dataset == name)]
     ids = _read(messy, dataset)[_column(dataset, "record.id")]
     assert ids.is_unique
@@ -147,7 +147,7 @@ def test_every_record_has_one_truth_row(messy: Path, dataset: str) -> None:
 
 
 def test_foreign_conventions(messy: Path) -> None:
-    citizens = pd.read_parquet(messy / "ground_truth" / "citizens.parquet")
+    citizens = pd.read_parquet(messy / "ground_truth" / "foreign" / "citizens.parquet")
     for dataset in LINKED:
         frame = _read(messy, dataset)
         dob = frame[_column(dataset, "person.date_of_birth")]
@@ -181,8 +181,10 @@ def test_every_health_field_is_corrupted_but_most_values_survive(messy: Path, cl
 
 
 def test_clean_files_agree_with_the_truth(clean: Path) -> None:
-    citizens = pd.read_parquet(clean / "ground_truth" / "citizens.parquet").set_index("citizen_id")
-    truth = pd.read_parquet(clean / "ground_truth" / "person_records.parquet")
+    citizens = pd.read_parquet(clean / "ground_truth" / "foreign" / "citizens.parquet").set_index(
+        "citizen_id"
+    )
+    truth = pd.read_parquet(clean / "ground_truth" / "foreign" / "person_records.parquet")
     dataset = "health/patients"
     frame = _read(clean, dataset).merge(
         truth[truth.department == "health"],
@@ -204,3 +206,28 @@ def test_uk_profile_is_the_default_and_unknown_profiles_are_refused(tmp_path: Pa
     assert "profile" not in manifest
     with pytest.raises(ValueError, match="unknown profile"):
         generate_population(tmp_path / "x", citizens=10, profile="mars")
+
+
+def test_both_profiles_in_one_data_directory_keep_their_ground_truth(tmp_path: Path) -> None:
+    import duckdb
+
+    from orchestration.linkage import metrics
+
+    generate_population(tmp_path, citizens=300, seed=1)
+    generate_population(tmp_path, citizens=200, seed=1, profile="foreign")
+    truth_dir = tmp_path / "ground_truth"
+    assert set(metrics.truth_files(truth_dir, "person")) == {"uk", "foreign"}
+    uk = pd.read_parquet(truth_dir / "person_records.parquet")
+    foreign = pd.read_parquet(truth_dir / "foreign" / "person_records.parquet")
+    assert "profile" not in json.loads((truth_dir / "manifest.json").read_text())
+    assert json.loads((truth_dir / "foreign" / "manifest.json").read_text())["profile"] == (
+        "foreign"
+    )
+    with duckdb.connect() as con:
+        table = metrics.truth_query(con, truth_dir, "person", "key")
+        records, persons = con.execute(
+            f"select count(*), count(distinct entity) from {table}"
+        ).fetchone()
+    assert records == len(uk) + len(foreign)
+    # Citizen 1 of each profile is two different people.
+    assert persons == uk.citizen_id.nunique() + foreign.citizen_id.nunique()

@@ -54,7 +54,7 @@ def test_a_typo_in_the_year_is_not_forgiven_on_weak_evidence():
     assert refused == 1
 
 
-def test_two_different_identifiers_are_never_joined():
+def test_two_different_identifiers_are_not_joined_on_ordinary_evidence():
     clusters, refused = _clusters(
         [
             ("a", "1980-02-03", None, "S1"),
@@ -87,3 +87,24 @@ def test_a_parent_and_child_of_the_same_name_at_one_address_stay_apart():
     assert clusters["child"] == clusters["council"]
     assert clusters["parent"] != clusters["child"]
     assert refused == 2
+
+
+def test_a_mistyped_identifier_is_forgiven_only_on_overwhelming_evidence():
+    """The links say how much the identifier weighed: 30 bits besides it is a typo in one
+    copy; 8 bits besides it is two people."""
+    con = duckdb.connect()
+    con.execute(
+        "create table person_input as select * from (values "
+        "('a', 'S1', null::date), ('b', 'S2', null), ('c', 'S3', null), ('d', 'S4', null)) "
+        "as t(person_record_id, identifier_xx_social_security_pseudonym, date_of_birth)"
+    ).complete()
+    con.execute(
+        "create table person_links as select * from (values "
+        "('a', 'b', 25.0, -5.0), ('c', 'd', 3.5, -5.0)) as t(person_record_id_l, "
+        "person_record_id_r, match_weight, match_weight_identifier_xx_social_security_pseudonym)"
+    ).complete()
+    refused = linkage.cluster_links(con, threshold=0.9)
+    clusters = dict(con.execute("select * from person_clusters").fetchall())
+    assert clusters["a"] == clusters["b"], "30 bits besides the identifier: one person"
+    assert clusters["c"] != clusters["d"]
+    assert refused == 1

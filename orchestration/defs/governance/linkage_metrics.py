@@ -47,7 +47,8 @@ CHECKS = [
     ),
     _check(
         "person_conflicting_dob_share_at_most_5_percent",
-        "At most 5% of person links join records with different dates of birth.",
+        "At most 5% of the person links kept by the clustering (refused links join nobody) "
+        "join two records whose dates of birth are both known and differ.",
     ),
 ]
 
@@ -82,7 +83,13 @@ def linkage_metrics_asset(context: dg.AssetExecutionContext, warehouse: DuckDBRe
                 "inner join intermediate.int_person_records_unioned as l "
                 "on k.person_record_id_l = l.person_record_id "
                 "inner join intermediate.int_person_records_unioned as r "
-                "on k.person_record_id_r = r.person_record_id)"
+                "on k.person_record_id_r = r.person_record_id "
+                # Only the links the clustering kept: a refused link joins nobody.
+                "inner join linkage.person_matches as ml "
+                "on k.person_record_id_l = ml.person_record_id "
+                "inner join linkage.person_matches as mr "
+                "on k.person_record_id_r = mr.person_record_id "
+                "where ml.person_key = mr.person_key)"
                 if entity == "person"
                 else None
             )

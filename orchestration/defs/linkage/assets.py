@@ -64,8 +64,10 @@ def _weights_markdown(model: dict) -> str:
     code_version=linkage.MODEL_SPEC_VERSION,
     description=(
         "The person linkage model (Splink Fellegi-Sunter), built from the person attributes "
-        "that two or more record sources hold: given name (typos, nicknames), family name, "
-        "date of birth (typos, day/month transposed), postcode, postal code, address parts, "
+        "that two or more record sources hold: given name (typos, nicknames, middle names, "
+        "initials, swapped with the family name), family name (double-barrelled), date of "
+        "birth (typos, day/month transposed), postcode, postal code, the address parts "
+        "compared together as one address, "
         "UPRN, sex, NINO, NHS number and each shared identifier scheme, with m and u trained "
         "by random sampling and expectation maximisation. Stored as a versioned JSON file "
         "under <data dir>/linkage/models/person/ and reused until retrained (run with config "
@@ -121,8 +123,11 @@ def person_model(context: dg.AssetExecutionContext, config: PersonModelConfig):
     description=(
         "The person index (linkage.person_matches): every person record of every "
         "department linked to one stable pseudonymous person_key, by the stored person "
-        "model; and the links above the threshold with each comparison's match weight "
-        "(linkage.person_links), so every link can be explained. Records that consent "
+        "model; the links above the threshold with each comparison's match weight "
+        "(linkage.person_links), so every link can be explained; and each record's best "
+        "scored pair below the threshold with a match probability of at least 0.1 "
+        "(linkage.person_candidates, same columns), the uncertain band that clerical review "
+        "samples. Records that consent "
         "excludes (the national data opt-out list and opted-out patients' health records) "
         "are left out, and their number is recorded in governance.consent_exclusions."
     ),

@@ -20,6 +20,9 @@ from orchestration.generator.truth import write_manifest
 
 logger = logging.getLogger(__name__)
 
+PROFILE = "foreign"
+"""The profile's name, and its ground truth's folder under ``<data dir>/ground_truth``."""
+
 PROFILE_STREAM = 1000
 """First spawn key of the profile's random streams (apart from the uk profile's)."""
 
@@ -37,9 +40,11 @@ def generate_foreign(
 
     Writes one CSV per delivery in ``DELIVERIES`` under
     ``<data_dir>/landing/<department>/<dataset>/`` and the ground truth under
-    ``<data_dir>/ground_truth/``: ``citizens.parquet`` (the true people),
+    ``<data_dir>/ground_truth/foreign/``: ``citizens.parquet`` (the true people),
     ``person_records.parquet`` (which record is whom, read by the linkage metrics) and
-    ``manifest.json``. The same seed, size and messiness always give byte-identical files.
+    ``manifest.json``. The uk profile's ground truth lies one folder up, so both profiles can
+    be generated into one data directory and measured together. The same seed, size and
+    messiness always give byte-identical files.
 
     Args:
         data_dir: Data directory to write into.
@@ -61,10 +66,9 @@ def generate_foreign(
         properties=pop.addresses,
         seed=seed,
         messiness=messiness,
-        profile="foreign",
+        profile=PROFILE,
     )
-    _warn_about_other_datasets(data_dir / "landing")
-    truth_dir = data_dir / "ground_truth"
+    truth_dir = data_dir / "ground_truth" / PROFILE
     truth_dir.mkdir(parents=True, exist_ok=True)
     records = []
     extract = REFERENCE_DATE.replace("-", "")
@@ -98,18 +102,3 @@ def generate_foreign(
     summary.elapsed_seconds = time.perf_counter() - began
     logger.info("Generated %d foreign citizens in %.1f s", citizens, summary.elapsed_seconds)
     return summary
-
-
-def _warn_about_other_datasets(landing: Path) -> None:
-    """Warns when the landing zone already holds datasets of another profile, whose ground
-    truth this run replaces."""
-    ours = {spec.key for spec in DELIVERIES}
-    others = sorted(f"{d.parent.name}/{d.name}" for d in landing.glob("*/*") if d.is_dir())
-    others = [key for key in others if key not in ours]
-    if others:
-        logger.warning(
-            "%s already holds %s; the foreign profile replaces the ground truth, so generate "
-            "each profile into its own COMMONGROUND_DATA_DIR",
-            landing,
-            ", ".join(others),
-        )
