@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestration.settings import REPO_ROOT, get_settings
+from orchestration.state import read_digest, write_atomically
 
 if TYPE_CHECKING:
     from dagster_dbt import DbtProject
@@ -101,7 +102,8 @@ def ensure_manifest(force: bool = False) -> Path:
     The manifest is up to date when it exists and was parsed from the same inputs
     (:func:`parse_inputs_digest`, recorded beside it): a fresh clone, CI, a test's own target
     folder or any edit under ``dbt_project/`` parses again; a run with nothing changed skips
-    dbt's start-up and parse (about 5 s).
+    dbt's start-up and parse (about 5 s). A damaged digest file counts as absent (parse
+    again, with a warning naming it).
 
     Returns:
         The manifest's path.
@@ -111,12 +113,7 @@ def ensure_manifest(force: bool = False) -> Path:
     project = dbt_project()
     stamp = Path(project.target_path) / PARSE_STAMP
     digest = parse_inputs_digest()
-    if (
-        not force
-        and project.manifest_path.exists()
-        and stamp.exists()
-        and stamp.read_text(encoding="utf-8").strip() == digest
-    ):
+    if not force and project.manifest_path.exists() and read_digest(stamp) == digest:
         return project.manifest_path
     dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
     # Parse with the environment the builds use, so they can reuse dbt's partial parse
@@ -124,7 +121,7 @@ def ensure_manifest(force: bool = False) -> Path:
     with dbt_environment():
         invocation = dbt.cli(["parse", "--quiet"], target_path=project.target_path)
     invocation.wait()
-    stamp.write_text(digest + "\n", encoding="utf-8")
+    write_atomically(stamp, digest + "\n")
     return project.manifest_path
 
 

@@ -1,10 +1,11 @@
 """Write-audit-publish: the read-only analytics snapshot analysts query.
 
 The pipeline writes the warehouse; analysts read ``<data dir>/published/analytics.duckdb``.
-A new snapshot is written to a temporary file beside it (the conformed tables, the marts and
-the governance tables), checked, and moved into place with one atomic rename. An analyst who
-has the previous snapshot open keeps reading it undisturbed (the old file lives on until
-they close it), never waits for the pipeline, and never sees a half-written snapshot.
+A new snapshot is written to a temporary file beside it (the publishable conformed tables and
+marts, and the governance tables meant for analysts), checked, and moved into place with one
+atomic rename. An analyst who has the previous snapshot open keeps reading it undisturbed (the
+old file lives on until they close it), never waits for the pipeline, and never sees a
+half-written snapshot.
 Nothing is published unless every blocking (ERROR) quality check passed.
 """
 
@@ -26,6 +27,22 @@ SNAPSHOT_NAME = "analytics.duckdb"
 PUBLISHED_LAYERS = ("conformed", "marts")
 GOVERNANCE_SCHEMA = "governance"
 SNAPSHOT_ALIAS = "snapshot"
+
+PUBLISHED_GOVERNANCE_TABLES: dict[str, tuple[str, ...]] = {
+    "quality_results": (),
+    "quality_scorecard": (),
+    "quality_declarations": (),
+    "contracts": ("contract_path",),
+    "linkage_metrics": (),
+    "linkage_source_pairs": (),
+    "consent_exclusions": (),
+}
+"""The governance tables analysts get, each with the columns left out of its published copy.
+
+The one list of what governance publishes (besides ``governance.publication``, which every
+snapshot holds). Left out: ``ingestion_log`` (landing-zone file paths, and rejected delivered
+values in its messages), ``sharing_log`` (extract paths and consumers) and the contracts'
+file paths. Quality, linkage and consent results are aggregates, so they are published."""
 
 
 class PublishRefused(RuntimeError):
@@ -69,6 +86,14 @@ def published_models(manifest_path: Path) -> list[PublishedModel]:
     return sorted(models, key=lambda m: (m.layer, m.name))
 
 
+def published_tables(models: Iterable[PublishedModel]) -> list[tuple[str, str]]:
+    """``(schema, table)`` of everything a snapshot copies: the published models and
+    :data:`PUBLISHED_GOVERNANCE_TABLES` (``governance.publication`` is written, not copied)."""
+    tables = {(m.schema, m.name) for m in models}
+    tables |= {(GOVERNANCE_SCHEMA, name) for name in PUBLISHED_GOVERNANCE_TABLES}
+    return sorted(tables)
+
+
 def blocking_failures(con: duckdb.DuckDBPyConnection, checks: Iterable[tuple[str, str]]) -> list:
     """Current ERROR checks whose latest result failed: ``(dataset, check_name, error)``."""
     keys = [list(c) for c in checks]
@@ -98,13 +123,16 @@ def blocking_failures(con: duckdb.DuckDBPyConnection, checks: Iterable[tuple[str
     ).fetchall()
 
 
-def _tables(con: duckdb.DuckDBPyConnection, schemas: Sequence[str]) -> list[tuple[str, str]]:
-    return con.execute(
+def _existing(con: duckdb.DuckDBPyConnection, tables: Sequence[tuple[str, str]]) -> set:
+    rows = con.execute(
         "select table_schema, table_name from information_schema.tables "
-        "where table_catalog = current_database() and table_schema in "
-        "(select unnest(?::varchar[])) order by all",
-        [list(schemas)],
+        "where table_catalog = current_database()"
     ).fetchall()
+    return set(rows) & set(tables)
+
+
+def _omitted(schema: str, table: str) -> tuple[str, ...]:
+    return PUBLISHED_GOVERNANCE_TABLES.get(table, ()) if schema == GOVERNANCE_SCHEMA else ()
 
 
 def forbidden_columns_found(
@@ -118,7 +146,11 @@ def forbidden_columns_found(
             "where table_catalog = current_database() and table_schema = ? and table_name = ?",
             [schema, table],
         ).fetchall()
-        found += [f"{schema}.{table}.{c}" for (c,) in columns if c.lower() in forbidden]
+        found += [
+            f"{schema}.{table}.{c}"
+            for (c,) in columns
+            if c.lower() in forbidden and c not in _omitted(schema, table)
+        ]
     return found
 
 
@@ -135,16 +167,22 @@ class Publication:
 def publish_snapshot(
     con: duckdb.DuckDBPyConnection,
     published_dir: Path,
-    schemas: Sequence[str],
+    tables: Sequence[tuple[str, str]],
     run_id: str,
     forbidden_columns: set[str],
 ) -> Publication:
-    """Writes a new snapshot of ``schemas`` and swaps it in atomically.
+    """Writes a new snapshot of ``tables`` and swaps it in atomically.
+
+    Only the tables named are copied, never a whole schema: an internal mart
+    (``meta.publish: false``) beside a published one stays out. ``governance.publication``
+    records the number of tables in the snapshot, itself included.
 
     Args:
         con: Read-write warehouse connection.
         published_dir: ``<data dir>/published``.
-        schemas: Warehouse schemas to publish (conformed, marts_*, governance).
+        tables: ``(schema, table)`` to publish (:func:`published_tables`). A governance
+            table not yet written is published empty; its columns in
+            :data:`PUBLISHED_GOVERNANCE_TABLES` are left out.
         run_id: The run publishing; recorded in ``governance.publication`` in the snapshot.
         forbidden_columns: Column names that must never be published (direct identifiers).
 
@@ -152,11 +190,16 @@ def publish_snapshot(
         The new publication.
 
     Raises:
-        PublishRefused: A table to publish has a direct-identifier column, or the snapshot
-            written does not hold what was copied. The previous snapshot is left in place.
+        PublishRefused: A model to publish is missing from the warehouse, a table to publish
+            has a direct-identifier column, or the snapshot written does not hold what was
+            copied. The previous snapshot is left in place.
     """
-    tables = _tables(con, schemas)
-    leaked = forbidden_columns_found(con, tables, forbidden_columns)
+    tables = sorted(set(tables))
+    existing = _existing(con, tables)
+    missing = [f"{s}.{t}" for s, t in tables if (s, t) not in existing and s != GOVERNANCE_SCHEMA]
+    if missing:
+        raise PublishRefused("refusing to publish, not in the warehouse: " + ", ".join(missing))
+    leaked = forbidden_columns_found(con, sorted(existing), forbidden_columns)
     if leaked:
         raise PublishRefused("refusing to publish direct identifiers: " + ", ".join(leaked[:10]))
     published_dir.mkdir(parents=True, exist_ok=True)
@@ -172,13 +215,21 @@ def publish_snapshot(
             con.execute(f"create schema if not exists {SNAPSHOT_ALIAS}.{quote_identifier(schema)}")
         for schema, table in tables:
             name = f"{quote_identifier(schema)}.{quote_identifier(table)}"
-            con.execute(f"create table {SNAPSHOT_ALIAS}.{name} as select * from {name}")
+            if (schema, table) in existing:
+                con.execute(f"create table {SNAPSHOT_ALIAS}.{name} as select * from {name}")
+            else:
+                con.execute(governance.table(table).ddl(catalog=SNAPSHOT_ALIAS))
+            for column in _omitted(schema, table):
+                con.execute(
+                    f"alter table {SNAPSHOT_ALIAS}.{name} drop column if exists "
+                    f"{quote_identifier(column)}"
+                )
             rows = con.execute(f"select count(*) from {SNAPSHOT_ALIAS}.{name}").fetchone()[0]
             counts.append((schema, table, rows))
         con.execute(governance.table("publication").ddl(catalog=SNAPSHOT_ALIAS))
         con.execute(
             f"insert into {SNAPSHOT_ALIAS}.{GOVERNANCE_SCHEMA}.publication values (?, ?, ?)",
-            [run_id, published_at, len(counts)],
+            [run_id, published_at, len(counts) + 1],
         )
         con.execute(f"checkpoint {SNAPSHOT_ALIAS}")
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,8 +22,16 @@ from orchestration.project import dbt_project, ensure_manifest
 from orchestration.publish import read_publication
 from orchestration.quality.results import read_scorecard
 from orchestration.settings import REPO_ROOT, Settings, get_settings
+from orchestration.state import (
+    check_data_dir,
+    read_json_state,
+    remove_dead_publish_temps,
+    write_atomically,
+)
 
 JOB_NAME = "commonground_everything"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,6 +65,7 @@ class RunSummary:
     step_seconds: dict[str, float] = field(default_factory=dict)
     skipped_reason: str = ""
     run_ids: list[str] = field(default_factory=list)
+    step_errors: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -134,6 +144,25 @@ def _state_path(settings: Settings) -> Path:
     return settings.data_dir / "state" / "last_build.json"
 
 
+def load_last_build(path: Path) -> dict:
+    """The fingerprint record of the last complete build; empty when there is none.
+
+    A missing, truncated or otherwise damaged record counts as none (with a warning naming
+    the file): the next run rebuilds everything, which is always safe.
+    """
+    return read_json_state(path)
+
+
+def _error_chain(error) -> list[tuple[str, str]]:
+    """``(class name, message)`` of a step's error and of every error behind it."""
+    chain, seen = [], set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        chain.append((error.cls_name or "", error.message or ""))
+        error = error.cause or error.context
+    return chain
+
+
 def _execute(job, instance, keys, log_level: str):
     return job.execute_in_process(
         instance=instance,
@@ -149,6 +178,9 @@ def _collect(summary: RunSummary, result) -> None:
         e.step_key for e in result.all_events if e.is_step_failure and e.step_key
     )
     for event in result.all_events:
+        if event.is_step_failure and event.step_key:
+            error = getattr(event.event_specific_data, "error", None)
+            summary.step_errors[event.step_key] = _error_chain(error)
         if event.event_type_value == "STEP_SUCCESS" and event.step_key:
             summary.step_seconds[event.step_key] = event.event_specific_data.duration_ms / 1000
     for evaluation in result.get_asset_check_evaluations():
@@ -181,6 +213,8 @@ def run_everything(log_level: str = "WARNING", force: bool = False) -> RunSummar
         force: Rebuild downstream even when nothing changed.
     """
     settings = get_settings()
+    check_data_dir(settings.data_dir)
+    remove_dead_publish_temps(settings.published_dir, started_before=time.time())
     ensure_manifest()
     definitions = defs()
     job = definitions.resolve_job_def(JOB_NAME)
@@ -201,7 +235,7 @@ def run_everything(log_level: str = "WARNING", force: bool = False) -> RunSummar
         code = code_fingerprint()
         fingerprint = _input_fingerprint(settings.warehouse_path, code) if first.success else ""
         state_path = _state_path(settings)
-        previous = json.loads(state_path.read_text()) if state_path.exists() else {}
+        previous = load_last_build(state_path)
         if not first.success:
             summary.skipped_reason = "ingest failed or a delivery was blocked; nothing rebuilt"
         elif not force and previous.get("fingerprint") == fingerprint:
@@ -215,17 +249,30 @@ def run_everything(log_level: str = "WARNING", force: bool = False) -> RunSummar
             summary.run_ids.append(second.run_id)
             _collect(summary, second)
             if summary.success and not summary.blocking_failures:
-                state_path.parent.mkdir(parents=True, exist_ok=True)
-                state_path.write_text(
+                write_atomically(
+                    state_path,
                     json.dumps(
                         {
                             "fingerprint": fingerprint,
                             "run_id": second.run_id,
                             "finished_at": datetime.now(UTC).isoformat(),
                         }
-                    )
+                    ),
                 )
     summary.seconds = time.perf_counter() - started
+    try:
+        _read_outcomes(summary, settings, first.run_id)
+    except duckdb.Error:
+        # A failed run may have failed because the warehouse cannot be read (locked by
+        # another process, disk full): the failed step already says so.
+        if summary.success:
+            raise
+        logger.info("the outcome of failed run %s cannot be read", summary.run_id, exc_info=True)
+    return summary
+
+
+def _read_outcomes(summary: RunSummary, settings: Settings, ingest_run_id: str) -> None:
+    """Fills in the tables, deliveries, scorecard and publication the run left behind."""
     if settings.warehouse_path.exists():
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
             summary.tables = warehouse_tables(con)
@@ -233,11 +280,10 @@ def run_everything(log_level: str = "WARNING", force: bool = False) -> RunSummar
                 "select department, dataset, status, count(*), sum(rows_in), sum(rows_loaded), "
                 "sum(rows_quarantined) from governance.ingestion_log where run_id = ? "
                 "group by all order by all",
-                [first.run_id],
+                [ingest_run_id],
             ).fetchall()
             summary.scorecard = read_scorecard(con)
     summary.published = read_publication(settings.published_dir)
-    return summary
 
 
 def warehouse_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:

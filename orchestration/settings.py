@@ -7,9 +7,12 @@ temporary directory before materializing).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +29,45 @@ nothing: anyone can recompute them."""
 logger = logging.getLogger(__name__)
 
 
+MIN_KEY_BYTES = 32
+"""A production pseudonymisation key carries at least 256 bits of secret material."""
+
+KEYGEN_COMMAND = "commonground keygen"
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
+
+
 class MissingSecretError(RuntimeError):
     """A secret the platform needs is not set; the message names the variable to set."""
+
+
+class WeakSecretError(MissingSecretError):
+    """A secret is set but too weak for production; the message says how to make one."""
+
+
+def is_strong_key(key: str) -> bool:
+    """Whether ``key`` is strong enough to pseudonymise production data.
+
+    The rule (256 bits of material): the key is not the public development key, not blank
+    and not one character repeated; and it is 64 or more hexadecimal characters, or base64
+    or base64url text that decodes to 32 or more bytes, or otherwise any text of 43 or more
+    characters (as long as 256 random bits written in base64). ``commonground keygen`` makes
+    one: 64 hexadecimal characters from a cryptographic random source.
+    """
+    if key == DEVELOPMENT_PSEUDONYM_KEY or not key.strip() or len(set(key)) == 1:
+        return False
+    if _HEX.fullmatch(key):
+        return len(key) >= 2 * MIN_KEY_BYTES
+    if _BASE64.fullmatch(key):
+        text = key.replace("-", "+").replace("_", "/").rstrip("=")
+        try:
+            decoded = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            decoded = b""
+        if len(decoded) >= MIN_KEY_BYTES:
+            return True
+    return len(key) >= 43
 
 
 @dataclass(frozen=True)
@@ -108,12 +148,14 @@ def get_settings() -> Settings:
         COMMONGROUND_ENV: ``development`` (default) or ``production``.
         COMMONGROUND_DUCKDB_MEMORY_LIMIT: DuckDB memory limit (default ``8GB``).
         COMMONGROUND_DBT_TARGET_DIR: dbt target folder (default ``dbt_project/target``).
-        COMMONGROUND_PSEUDONYM_KEY: key of the pseudonyms; required in production, a
-            development key (with a warning, once per process) otherwise.
+        COMMONGROUND_PSEUDONYM_KEY: key of the pseudonyms; required and strong
+            (:func:`is_strong_key`) in production, a development key (with a warning, once
+            per process) otherwise.
         DAGSTER_HOME: the Dagster instance that records runs (ephemeral when unset).
 
     Raises:
         MissingSecretError: In production when ``COMMONGROUND_PSEUDONYM_KEY`` is unset.
+        WeakSecretError: In production when the key fails :func:`is_strong_key`.
     """
     data_dir = Path(os.environ.get("COMMONGROUND_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
     environment = os.environ.get("COMMONGROUND_ENV", "development").strip().lower()
@@ -126,7 +168,14 @@ def get_settings() -> Settings:
         raise MissingSecretError(
             "COMMONGROUND_PSEUDONYM_KEY is not set: production refuses to run without the "
             "pseudonymisation key. Set COMMONGROUND_PSEUDONYM_KEY to the secret from the key "
-            "store (see README, 'Pseudonymisation key')."
+            f"store, or make one with `{KEYGEN_COMMAND}` (see README, 'Pseudonymisation key')."
+        )
+    if environment == "production" and not is_strong_key(key):
+        raise WeakSecretError(
+            "COMMONGROUND_PSEUDONYM_KEY is too weak for production (the development key, "
+            "blank, or under 256 bits: fewer than 64 hex or 43 other characters). Make a "
+            f"key with `{KEYGEN_COMMAND}`, keep it in the key store and set "
+            "COMMONGROUND_PSEUDONYM_KEY to it (see README, 'Pseudonymisation key')."
         )
     if not key:
         _warn_development_key()

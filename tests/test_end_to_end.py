@@ -11,7 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.generator import generate_population
+from orchestration.privacy import pseudonym
 from orchestration.runner import run_everything
+from orchestration.settings import DEVELOPMENT_PSEUDONYM_KEY
 
 # Tests that run dbt in the project directory share one xdist worker (one target/ folder).
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dbt_project")]
@@ -111,9 +113,14 @@ def _warm_homes(con) -> dict[str, tuple[int, int, int]]:
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
+def _award_key(award_id: str) -> str:
+    """The pseudonym the conformed layer and marts carry for a DWP award id."""
+    return pseudonym(DEVELOPMENT_PSEUDONYM_KEY, "award_id", award_id.strip())
+
+
 def _overlaps(con) -> dict[str, float]:
     rows = con.execute(
-        "select award_id, overlapping_gross_pay "
+        "select award_key, overlapping_gross_pay "
         "from marts_undeclared_income.benefit_income_overlaps"
     ).fetchall()
     return {r[0]: float(r[1]) for r in rows}
@@ -141,7 +148,7 @@ def test_clean_population_reconciles_exactly_with_the_ground_truth(data_dir):
         assert _warm_homes(con) == truth
 
         expected = {
-            r["award_id"]: float(r["overlapping_gross_pay"])
+            _award_key(r["award_id"]): float(r["overlapping_gross_pay"])
             for r in _expected(data_dir, "expected_undeclared_income.csv")
         }
         assert expected
@@ -159,7 +166,9 @@ def test_messy_population_flows_through_and_stays_close_to_the_truth(demo_wareho
     with _warehouse(data_dir) as con:
         _reconcile_landing_to_raw(data_dir, con)
         _reconcile_raw_to_conformed(con)
-        truth = {r["award_id"] for r in _expected(data_dir, "expected_undeclared_income.csv")}
+        truth = {
+            _award_key(r["award_id"]) for r in _expected(data_dir, "expected_undeclared_income.csv")
+        }
         got = set(_overlaps(con))
         found = len(got & truth)
         assert found / len(truth) >= 0.85, (found, len(truth))

@@ -14,6 +14,7 @@ PACKAGE = REPO / "orchestration"
 LAYERS = {
     "settings": 0,
     "sql": 1,
+    "state": 1,
     "standards": 1,
     "project": 1,
     "governance": 1,

@@ -53,8 +53,9 @@ def test_records_without_a_nino_join_their_person(demo_warehouse):
         ).fetchall()
         keys = dict(
             con.execute(
-                "select person_record_id, person_key from conformed.person_records "
-                "where dataset in ('gp_registrations', 'paye_income')"
+                "select m.person_record_id, m.person_key from linkage.person_matches as m "
+                "where split_part(m.person_record_id, ':', 2) in "
+                "('gp_registrations', 'paye_income')"
             ).fetchall()
         )
     gp, paye = {}, {}

@@ -69,7 +69,7 @@ def test_extracts_hold_only_permitted_columns_and_cannot_be_joined(shared_dir):
     )
     dwp_table, desnz_table = pq.read_table(dwp), pq.read_table(desnz)
     assert dwp_table.column_names == [
-        "award_id",
+        "award_key",
         "person_key",
         "benefit_type",
         "award_start",

@@ -1,6 +1,5 @@
+{#- The key never enters SQL: commonground_pseudonym is registered on dbt's DuckDB
+    connections by the profile's plugin (orchestration.privacy.dbt_plugin). -#}
 {% macro pseudonymise(expr, domain) -%}
-    case
-        when {{ expr }} is not null
-            then {{ hmac_sha256_hex(pseudonym_key(), "'" ~ domain ~ ":' || " ~ expr) }}
-    end
+    commonground_pseudonym('{{ domain }}', {{ expr }})
 {%- endmacro %}

@@ -19,7 +19,7 @@ def build_suite() -> gx.ExpectationSuite:
             ),
             ExpectRowsToSatisfyCondition(
                 condition="award_end is null or award_start is null or award_start <= award_end",
-                sample_column="award_id",
+                sample_column="award_key",
                 description="Each award ends on or after the day it starts.",
                 meta=expectation_meta("award_dates_in_order", "validity", "ERROR"),
             ),

@@ -13,7 +13,7 @@ def build_suite() -> gx.ExpectationSuite:
         expectations=[
             ExpectRowsToSatisfyCondition(
                 condition="registered_on is null or registered_on <= current_date",
-                sample_column="registration_id",
+                sample_column="registration_key",
                 description="Nobody registered with a practice in the future.",
                 meta=expectation_meta("registered_in_the_past", "validity", "ERROR"),
             ),

@@ -20,14 +20,14 @@ def build_suite() -> gx.ExpectationSuite:
             ExpectRowsToSatisfyCondition(
                 condition="period_start is null or period_end is null "
                 "or period_start <= period_end",
-                sample_column="paye_record_id",
+                sample_column="paye_record_key",
                 description="Each employment spell ends on or after the day it starts.",
                 meta=expectation_meta("spell_dates_in_order", "validity", "ERROR"),
             ),
             ExpectRowsToSatisfyCondition(
                 condition="tax_deducted is null or gross_pay is null or tax_deducted <= gross_pay",
                 mostly=0.99,
-                sample_column="paye_record_id",
+                sample_column="paye_record_key",
                 description="Income tax deducted is not more than the gross pay.",
                 meta=expectation_meta("tax_not_above_pay", "accuracy", "WARN"),
             ),

@@ -113,7 +113,9 @@ def dbt_floor(database: Path, target_dir: Path) -> int:
     Returns:
         Statements executed.
     """
+    from orchestration.privacy import register_pseudonym_function
     from orchestration.project import DBT_PROJECT_DIR
+    from orchestration.settings import get_settings
 
     runs = sorted(
         target_dir.glob("dbt_*/run_results.json"),
@@ -124,6 +126,9 @@ def dbt_floor(database: Path, target_dir: Path) -> int:
     statements = 0
     with duckdb.connect(str(database)) as con:
         con.execute("pragma disable_progress_bar")
+        # dbt's connections get the pseudonym function from the profile's plugin; so does
+        # the floor's, at connection time as in dbt, so the replayed SQL is the same.
+        register_pseudonym_function(con, get_settings().pseudonym_key)
         for run_results in runs:
             invocation = run_results.parent
             results = json.loads(run_results.read_text())["results"]

@@ -2,8 +2,9 @@
 
 One module per command group: :mod:`~orchestration.cli.pipeline` (generate, prepare, run,
 demo), :mod:`~orchestration.cli.contracts` (contracts lint and diff, onboard),
-:mod:`~orchestration.cli.share`, :mod:`~orchestration.cli.linkage` (linkage review) and
-:mod:`~orchestration.cli.bench`.
+:mod:`~orchestration.cli.share`, :mod:`~orchestration.cli.linkage` (linkage review),
+:mod:`~orchestration.cli.keys` (keygen) and :mod:`~orchestration.cli.bench`. Operational
+faults are explained in one line by :mod:`~orchestration.cli.errors`.
 """
 
 from __future__ import annotations
@@ -13,15 +14,53 @@ import logging
 import multiprocessing.util
 import os
 import sys
+import traceback
 
 # The pipeline commands register first, so `--help` lists them first.
 from orchestration.cli import pipeline
 
 # isort: split
-from orchestration.cli import bench, contracts, linkage, share
-from orchestration.cli.app import app
+from orchestration.cli import bench, contracts, keys, linkage, share
+from orchestration.cli.app import app, options
+from orchestration.cli.errors import explain
 
-__all__ = ["app", "bench", "contracts", "linkage", "main", "pipeline", "share"]
+__all__ = [
+    "app",
+    "bench",
+    "contracts",
+    "keys",
+    "linkage",
+    "main",
+    "pipeline",
+    "run_command",
+    "share",
+]
+
+
+def run_command(args: list[str] | None = None) -> int:
+    """Runs one ``commonground`` command line and returns its exit code.
+
+    An operational fault (disk full, a locked warehouse, out of memory, an unusable data
+    directory: :mod:`~orchestration.cli.errors`) ends with one line on standard error saying
+    what happened and what to do, and exit code 1; ``--debug`` adds the traceback. Any other
+    exception is a bug and shows its traceback.
+
+    Args:
+        args: The arguments after ``commonground`` (default: the process's).
+    """
+    options.debug = False
+    try:
+        app(args=args, prog_name="commonground")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception as exc:
+        message = explain(exc)
+        if options.debug or message is None:
+            traceback.print_exception(exc)
+        if message is not None:
+            sys.stderr.write(f"Error: {message}\n")
+        return 1
+    return 0
 
 
 def main() -> None:
@@ -33,11 +72,9 @@ def main() -> None:
     semaphores dbt's adapter made (else its resource tracker warns of leaked semaphores).
     """
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    code = 0
+    code = 1
     try:
-        app()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        code = run_command()
     finally:
         with contextlib.suppress(Exception):
             multiprocessing.util._exit_function()

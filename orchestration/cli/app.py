@@ -3,6 +3,8 @@ passes first."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import typer
 from rich.console import Console
 
@@ -23,11 +25,33 @@ def current_settings() -> Settings:
     return get_settings()
 
 
+@dataclass
+class Options:
+    """Options given before the command, for every command."""
+
+    debug: bool = False
+
+
+options = Options()
+"""This invocation's global options (set by the callback before the command runs)."""
+
+WITHOUT_SETTINGS = {"keygen"}
+"""Commands that work before the settings are valid (``keygen`` makes the missing key)."""
+
+
 @app.callback()
-def _start() -> None:
+def _start(
+    ctx: typer.Context,
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the full traceback when a command fails."
+    ),
+) -> None:
     """Checks the settings before any command (production refuses to start without its key)."""
+    options.debug = debug
+    if ctx.invoked_subcommand in WITHOUT_SETTINGS:
+        return
     try:
         current_settings()
     except MissingSecretError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)
         raise typer.Exit(code=2) from exc

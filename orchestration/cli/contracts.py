@@ -86,7 +86,7 @@ def onboard_command(
             for result in onboard(path, check=check):
                 results[result.path] = result
     except ContractError as exc:
-        console.print(f"[red]invalid contract[/red] {exc}")
+        console.print(f"[red]invalid contract[/red] {exc}", soft_wrap=True)
         raise typer.Exit(code=1) from exc
     for result in results.values():
         console.print(f"{result.action:>9}  {result.path}", soft_wrap=True)

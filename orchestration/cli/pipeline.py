@@ -7,7 +7,8 @@ import time
 import typer
 from rich.table import Table
 
-from orchestration.cli.app import app, console, current_settings
+from orchestration.cli.app import app, console, current_settings, options
+from orchestration.cli.errors import explain_chain
 from orchestration.project import ensure_manifest
 
 # The runner, the generator and dbt are imported inside the commands that use them: each
@@ -63,8 +64,39 @@ def prepare() -> None:
     console.print("dbt project parsed.")
 
 
+def run_fault(summary) -> str | None:
+    """One line for the operational fault (disk full, a lock...) that failed a step, if any."""
+    for step in summary.failed_steps:
+        explained = explain_chain(summary.step_errors.get(step, ()))
+        if explained:
+            return explained
+    return None
+
+
+def _step_error(summary, step: str) -> str:
+    """``: <class>: <first line>`` of the error behind a failed step (its root cause)."""
+    chain = summary.step_errors.get(step) or []
+    if not chain:
+        return ""
+    cls_name, message = chain[-1]
+    return f": {cls_name}: {(message.strip().splitlines() or [''])[0]}"
+
+
+def _log_level() -> str:
+    """Dagster's console log level: its step failures carry stack traces, kept for --debug."""
+    return "WARNING" if options.debug else "CRITICAL"
+
+
 def _print_summary(summary) -> None:
     settings = current_settings()
+    fault = run_fault(summary)
+    if fault:
+        # The warehouse could not be built or read: its tables say nothing; the cause does.
+        for step in summary.failed_steps:
+            console.print(f"  [red]FAILED STEP[/red] {step}")
+        console.print(f"Run {summary.run_id} [red]failed[/red] in {summary.seconds:.1f}s")
+        console.print(f"[red]Error:[/red] {fault}", soft_wrap=True)
+        return
     if summary.skipped_reason:
         console.print(f"[yellow]Downstream not rebuilt:[/yellow] {summary.skipped_reason}")
     layers = Table(title="Rows per layer")
@@ -96,7 +128,9 @@ def _print_summary(summary) -> None:
     for c in summary.failed_checks:
         console.print(f"  [red]FAILED[/red] {c.severity} {c.asset} :: {c.name} {c.description}")
     for step in summary.failed_steps:
-        console.print(f"  [red]FAILED STEP[/red] {step}")
+        console.print(
+            f"  [red]FAILED STEP[/red] {step}{_step_error(summary, step)}", soft_wrap=True
+        )
     status = "[green]succeeded[/green]" if summary.success else "[red]failed[/red]"
     console.print(f"Run {summary.run_id} {status} in {summary.seconds:.1f}s")
     console.print(f"Warehouse: {settings.warehouse_path}")
@@ -137,11 +171,13 @@ def run(
 ) -> None:
     """Ingests new deliveries, rebuilds what they change and prints a summary.
 
-    Exits 1 on a failure that blocks (a failed step or a failed ERROR check).
+    Exits 1 on a failure that blocks (a failed step or a failed ERROR check). A step that
+    failed for an operational reason (disk full, the warehouse locked by another process,
+    out of memory) ends the summary with one line saying so and what to do.
     """
     from orchestration.runner import run_everything  # deferred (see above)
 
-    summary = run_everything(force=force)
+    summary = run_everything(log_level=_log_level(), force=force)
     _print_summary(summary)
     if not summary.success or summary.blocking_failures:
         raise typer.Exit(code=1)
@@ -162,7 +198,7 @@ def demo(
     generate(citizens=citizens, seed=seed, messiness=1.0, progress=True, profile=profile)
     from orchestration.runner import run_everything  # deferred (see above)
 
-    summary = run_everything()
+    summary = run_everything(log_level=_log_level())
     _print_summary(summary)
     settings = current_settings()
     console.print(

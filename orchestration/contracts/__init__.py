@@ -3,7 +3,10 @@
 - :mod:`~orchestration.contracts.model`: the contract as typed data, parsed and validated
   with the official ODCS JSON Schema plus Common Ground's rules (its parts parsed by
   :mod:`~orchestration.contracts.columns`, :mod:`~orchestration.contracts.quality` and
-  :mod:`~orchestration.contracts.delivery`).
+  :mod:`~orchestration.contracts.delivery`); contract files are read by
+  :mod:`~orchestration.contracts.safe_yaml` (size, location, a YAML loader without bombs) and
+  ``sql`` rules are held to one SELECT over their table by
+  :mod:`~orchestration.contracts.sql_rules`.
 - :mod:`~orchestration.contracts.diff`: breaking and non-breaking changes between versions.
 - :mod:`~orchestration.contracts.onboarding`: the dbt code a dataset needs, generated from
   its contract (``commonground onboard``): the staging model and its YAML

@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.contracts.dates import NAMED_DATE_FORMATS, check_date_format
-from orchestration.contracts.errors import IDENTIFIER, ContractError, custom_properties, require
+from orchestration.contracts.errors import (
+    IDENTIFIER,
+    ContractError,
+    check_name,
+    custom_properties,
+    require,
+)
 from orchestration.contracts.quality import QualityRule, parse_quality_rule
 from orchestration.sql import is_safe_identifier
 from orchestration.standards import CLASSIFICATIONS, STANDARD_ATTRIBUTES
@@ -125,10 +131,12 @@ def check_options(path: Path, where: str, logical: str, options: dict[str, Any])
 
 def _names(path: Path, where: str, prop: dict[str, Any]) -> tuple[str, str]:
     """The property's contract name and delivered (physical) name, each checked."""
-    name = require(path, f"{where}.name", prop.get("name"), "a property name")
+    name = check_name(
+        path, f"{where}.name", require(path, f"{where}.name", prop.get("name"), "a property name")
+    )
     if not IDENTIFIER.match(name):
         raise ContractError(path, f"{where}.name", f"{name!r} is not a safe lower_snake_case name")
-    physical = prop.get("physicalName") or name
+    physical = check_name(path, f"{where}.physicalName", prop.get("physicalName") or name)
     if not is_safe_identifier(physical):
         raise ContractError(
             path,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 # A safe lower_snake_case name (departments, datasets, properties, rules, staging columns).
-IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# ``\Z``, not ``$``: ``$`` also matches before a trailing newline, so "nino\n" passed.
+IDENTIFIER = re.compile(r"\A[a-z][a-z0-9_]{0,62}\Z")
 
 
 class ContractError(ValueError):
@@ -37,3 +39,19 @@ def json_path(parts) -> str:
     for p in parts:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
     return out or "(root)"
+
+
+def check_name(path: Path, where: str, value: Any) -> str:
+    """Returns ``value`` when it is a string without control characters or outer whitespace.
+
+    Names (ids, physical names) end up in SQL, file names and logs: a newline, a tab, a
+    zero-width or other control character, or a space at either end is refused.
+    """
+    if not isinstance(value, str):
+        raise ContractError(path, where, f"must be a string, not {type(value).__name__}")
+    bad = [c for c in value if unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"}]
+    if bad:
+        raise ContractError(path, where, f"{value!r} holds the control character {bad[0]!r}")
+    if value != value.strip():
+        raise ContractError(path, where, f"{value!r} starts or ends with whitespace")
+    return value

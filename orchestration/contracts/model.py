@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from orchestration.contracts.columns import DATE_FORMATS, LOGICAL_TYPES, Column, parse_columns
@@ -30,6 +29,7 @@ from orchestration.contracts.delivery import FORMATS, Landing, parse_landing, sl
 from orchestration.contracts.errors import (
     IDENTIFIER,
     ContractError,
+    check_name,
     custom_properties,
     json_path,
     require,
@@ -41,6 +41,11 @@ from orchestration.contracts.quality import (
     check_rule_names,
     parse_quality_rule,
     parse_quality_targets,
+)
+from orchestration.contracts.safe_yaml import (
+    check_contract_location,
+    parse_yaml,
+    read_contract_text,
 )
 from orchestration.project import CONTRACTS_DIR
 from orchestration.standards import CLASSIFICATIONS, COUNTRY_CODES
@@ -57,6 +62,7 @@ __all__ = [
     "Contract",
     "ContractError",
     "QualityRule",
+    "check_contract_location",
     "contract_paths",
     "load_contract",
     "load_contracts",
@@ -147,21 +153,16 @@ def load_contract(path: Path | str, check_location: bool = True) -> Contract:
             Ground's rules. The message names the file and the field.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ContractError(path, "(file)", f"cannot be read: {exc}") from exc
-    return _load_contract(path, text, check_location)
+    if check_location and (".." in path.parts or path.is_symlink() or path.parent.is_symlink()):
+        raise ContractError(path, "(file)", "a contract path may not hold '..' or a symlink")
+    return _load_contract(path, read_contract_text(path), check_location)
 
 
 # A code-location load reads every contract from several modules: each text is parsed and
 # validated once per process (the cache key is the file's path and its whole text).
 @functools.lru_cache(maxsize=256)
 def _load_contract(path: Path, text: str, check_location: bool) -> Contract:
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ContractError(path, "(file)", f"not valid YAML: {exc}") from exc
+    document = parse_yaml(path, text)
     if not isinstance(document, dict):
         raise ContractError(path, "(root)", "a contract must be a YAML mapping")
     _check_odcs(path, document)
@@ -195,7 +196,8 @@ def _identity(path: Path, custom: dict[str, Any], check_location: bool) -> _Iden
     department = require(
         path, "customProperties.department", custom.get("department"), "a department"
     )
-    if not IDENTIFIER.match(str(department)):
+    check_name(path, "customProperties.department", department)
+    if not IDENTIFIER.match(department):
         raise ContractError(
             path, "customProperties.department", f"{department!r} is not a safe name"
         )
@@ -227,6 +229,7 @@ def _dataset(
         raise ContractError(path, "schema", "a contract describes exactly one dataset")
     obj = schema[0]
     dataset = require(path, "schema[0].name", obj.get("name"), "a dataset name")
+    check_name(path, "schema[0].name", dataset)
     if not IDENTIFIER.match(dataset):
         raise ContractError(
             path, "schema[0].name", f"{dataset!r} is not a safe lower_snake_case name"
@@ -234,6 +237,7 @@ def _dataset(
     if check_location and path.stem != dataset:
         raise ContractError(path, "schema[0].name", f"{dataset!r} does not match the file name")
     raw_table = f"{department}__{dataset}"
+    check_name(path, "schema[0].physicalName", obj.get("physicalName") or "")
     if obj.get("physicalName") != raw_table:
         raise ContractError(path, "schema[0].physicalName", f"must be {raw_table!r}")
     return obj, dataset
@@ -316,7 +320,7 @@ def _build(path: Path, doc: dict[str, Any], check_location: bool = True) -> Cont
     ownership = _ownership(path, doc, custom)
     return Contract(
         path=path,
-        id=doc["id"],
+        id=check_name(path, "id", doc["id"]),
         version=str(doc["version"]),
         status=str(doc.get("status") or "draft"),
         title=doc.get("name") or raw_table,
@@ -360,7 +364,9 @@ def load_contracts(contracts_dir: Path | None = None) -> list[Contract]:
             repository's ``expectations/contracts``.
     """
     directory = Path(contracts_dir or CONTRACTS_DIR)
-    contracts = [load_contract(p) for p in contract_paths(directory)]
+    contracts = [
+        load_contract(check_contract_location(p, directory)) for p in contract_paths(directory)
+    ]
     seen: dict[str, Path] = {}
     for c in contracts:
         if c.id in seen:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.contracts.model import load_contract, load_contracts
+from orchestration.contracts.model import check_contract_location, load_contract, load_contracts
 from orchestration.contracts.person_union import (
     is_person_source,
     person_union_path,
@@ -101,11 +101,12 @@ def onboard(
         is ``kept`` (hand-written) and its dbt files are not generated.
 
     Raises:
-        ContractError: The contract (or another one) is invalid.
+        ContractError: The contract (or another one) is invalid, or ``contract_path`` is not
+            ``<contracts_dir>/<department>/<dataset>.yaml`` (``..``, a symlink, elsewhere).
     """
     contracts_dir = Path(contracts_dir or CONTRACTS_DIR)
     dbt_dir = Path(dbt_dir or DBT_PROJECT_DIR)
-    contract = load_contract(contract_path)
+    contract = load_contract(check_contract_location(contract_path, contracts_dir))
     folder = dbt_dir / "models" / "staging" / contract.department
     model = folder / f"stg_{contract.raw_table}.sql"
     results = []

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.contracts.errors import IDENTIFIER, ContractError, require
+from orchestration.contracts.sql_rules import check_rule_query
 from orchestration.standards import GDQF_DIMENSIONS, ODCS_TO_GDQF, SEVERITIES
 
 LIBRARY_METRICS = {"nullValues", "missingValues", "invalidValues", "duplicateValues", "rowCount"}
@@ -115,8 +116,7 @@ def parse_quality_rule(
     if kind == "library":
         _check_library_rule(path, where, raw, metric, column, known)
     elif kind == "sql":
-        if not query or "${table}" not in query:
-            raise ContractError(path, f"{where}.query", "a sql rule needs a query over ${table}")
+        query = check_rule_query(path, f"{where}.query", query)
     else:
         raise ContractError(path, f"{where}.type", f"rule type {kind!r} is not supported")
     operators = [op for op in OPERATORS if raw.get(op) is not None]

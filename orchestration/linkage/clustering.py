@@ -53,6 +53,33 @@ def _identifier_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [c for c in NATIONAL_IDENTIFIERS if c in columns] + schemes
 
 
+RECORD_ORDER_SALT = "commonground-record-order-v1"
+"""Fixed salt of the hash that orders person records for tie-breaking (not a secret: it
+only spreads the order, so that ties do not favour, say, alphabetical names)."""
+
+
+def record_order(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL of a key-independent sort key of the records of ``person_input``.
+
+    A salted MD5 of the record's origin (the ``department:dataset`` prefix of its record
+    id) and of every attribute that is not a pseudonym. Record ids and pseudonyms change
+    with the pseudonymisation key, so neither may order anything that decides a cluster.
+    Only records equal in every attribute but their pseudonyms tie; the record id then
+    breaks the tie (such records are interchangeable for the linkage).
+    """
+    columns = [
+        c
+        for (c,) in con.execute(
+            "select column_name from information_schema.columns where table_name = "
+            "'person_input' and table_schema = current_schema() order by ordinal_position"
+        ).fetchall()
+        if c != "person_record_id" and not c.endswith("_pseudonym")
+    ]
+    values = "".join(f", coalesce(cast({quote_identifier(c)} as varchar), chr(0))" for c in columns)
+    origin = "regexp_extract(person_record_id, '^([^:]*:[^:]*):', 1)"
+    return f"md5(concat_ws(chr(31), '{RECORD_ORDER_SALT}', {origin}{values}))"
+
+
 def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
     return bool(
         con.execute(
@@ -100,7 +127,9 @@ def _conflicted(labels: np.ndarray, identifiers: list[np.ndarray]) -> np.ndarray
 def cluster_links(con: duckdb.DuckDBPyConnection, threshold: float = 0.9) -> int:
     """Greedy constrained clustering of ``person_links`` into ``person_clusters``.
 
-    Links are taken strongest first; a link joins two clusters unless they hold different
+    Links are taken strongest first, links of equal weight in the key-independent order of
+    their records (:func:`record_order`), so the clusters do not depend on the
+    pseudonymisation key; a link joins two clusters unless they hold different
     values of an exclusive attribute (NINO, NHS number, pupil number, each identifier
     scheme; unless the link's evidence without them is overwhelming, see
     :data:`IDENTIFIER_TYPO_ODDS`) or different years of birth. Years of birth are held as a
@@ -128,11 +157,14 @@ def cluster_links(con: duckdb.DuckDBPyConnection, threshold: float = 0.9) -> int
         f"(order by {quote_identifier(c)}) - 1 end as id_{i}"
         for i, c in enumerate(columns)
     )
+    # Nodes are numbered in a key-independent order: ties between links of equal weight
+    # are broken by node, so numbering by record id (a pseudonym for datasets keyed by a
+    # direct identifier) would make the clusters depend on the pseudonymisation key.
     con.execute(
         f"""
         create or replace table person_nodes as
         select
-            row_number() over (order by person_record_id) - 1 as node,
+            row_number() over (order by {record_order(con)}, person_record_id) - 1 as node,
             person_record_id,
             date_of_birth,
             year(date_of_birth) as birth_year{ranks}
@@ -167,8 +199,8 @@ def cluster_links(con: duckdb.DuckDBPyConnection, threshold: float = 0.9) -> int
     edges = con.execute(
         f"""
         select
-            l.node as left_node,
-            r.node as right_node,
+            least(l.node, r.node) as left_node,
+            greatest(l.node, r.node) as right_node,
             coalesce(
                 l.birth_year <> r.birth_year
                 and (
@@ -187,7 +219,8 @@ def cluster_links(con: duckdb.DuckDBPyConnection, threshold: float = 0.9) -> int
         from person_links as k
         inner join person_nodes as l on k.person_record_id_l = l.person_record_id
         inner join person_nodes as r on k.person_record_id_r = r.person_record_id
-        order by k.match_weight desc, l.node, r.node
+        -- Splink orients a pair by record id: the nodes, not l and r, fix the order.
+        order by k.match_weight desc, least(l.node, r.node), greatest(l.node, r.node)
         """,
         [weight, float(np.log2(IDENTIFIER_TYPO_ODDS))],
     ).fetchnumpy()

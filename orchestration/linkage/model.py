@@ -25,6 +25,7 @@ from orchestration.linkage.comparisons import (
     given_name_comparison,
     postal_code_comparison,
 )
+from orchestration.state import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -353,7 +354,7 @@ def save_model(model: dict[str, Any], models_dir: Path) -> Path:
     models_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = models_dir / f"{MODEL_SPEC_VERSION}-{stamp}.json"
-    path.write_text(json.dumps(model, indent=2, sort_keys=True), encoding="utf-8")
+    write_atomically(path, json.dumps(model, indent=2, sort_keys=True))
     return path
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-from orchestration.linkage.clustering import assign_person_keys, cluster_links
+from orchestration.linkage.clustering import assign_person_keys, cluster_links, record_order
 from orchestration.linkage.model import comparison_counts, is_identifier_scheme
 from orchestration.linkage.model import linker as model_linker
 from orchestration.privacy import excluded_person_records_sql
@@ -326,6 +326,14 @@ def link_persons(
         "select * from person_scored where match_probability >= ?",
         [threshold],
     ).complete()
+    # A record's best candidate among equal weights is the other record first in a
+    # key-independent order: record ids are pseudonyms for some datasets.
+    con.execute(
+        f"""
+        create or replace temp table person_order as
+        select person_record_id, {record_order(con)} as record_order from person_input
+        """
+    ).complete()
     con.execute(
         """
         create or replace table person_candidates as
@@ -333,19 +341,21 @@ def link_persons(
             select * from person_scored where match_probability < $threshold
         ),
         ends as (
-            select person_record_id_l as record_id, person_record_id_l, person_record_id_r,
-                match_weight
+            select person_record_id_l as record_id, person_record_id_r as other_id,
+                person_record_id_l, person_record_id_r, match_weight
             from below
             union all
-            select person_record_id_r, person_record_id_l, person_record_id_r, match_weight
+            select person_record_id_r, person_record_id_l, person_record_id_l,
+                person_record_id_r, match_weight
             from below
         ),
         best as (
-            select distinct person_record_id_l, person_record_id_r
-            from ends
+            select distinct e.person_record_id_l, e.person_record_id_r
+            from ends as e
+            inner join person_order as o on e.other_id = o.person_record_id
             qualify row_number() over (
-                partition by record_id
-                order by match_weight desc, person_record_id_l, person_record_id_r
+                partition by e.record_id
+                order by e.match_weight desc, o.record_order, e.other_id
             ) = 1
         )
         select b.*
@@ -354,7 +364,7 @@ def link_persons(
         """,
         {"threshold": threshold},
     ).complete()
-    con.execute("drop table person_scored").complete()
+    con.execute("drop table person_scored; drop table person_order").complete()
     scored = time.perf_counter()
     refused = cluster_links(con, threshold)
     clustered = time.perf_counter()

@@ -19,7 +19,7 @@ from orchestration.privacy.opt_outs import (
     record_exclusions,
     scan_for_identifiers,
 )
-from orchestration.privacy.pseudonyms import pseudonym
+from orchestration.privacy.pseudonyms import pseudonym, register_pseudonym_function
 from orchestration.privacy.sharing import (
     Agreement,
     AgreementError,
@@ -46,6 +46,7 @@ __all__ = [
     "health_datasets",
     "load_agreement",
     "pseudonym",
+    "register_pseudonym_function",
     "record_exclusions",
     "recoverable_cells",
     "scan_for_identifiers",

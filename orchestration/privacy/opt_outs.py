@@ -10,7 +10,7 @@ opted-out patients out, and records how many it left out in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import duckdb
 
@@ -96,30 +96,65 @@ IDENTIFIER_PATTERNS: dict[str, str] = {
     r"DRIVE|WAY|CRESCENT|GROVE|GARDENS|TERRACE|PLACE|COURT|VIEW|WALK|MEWS)\b",
 }
 """Patterns of direct identifiers (on upper-cased, trimmed text) no table beyond staging may
-hold: NINO, NHS number and a street address (house number and street). A postcode alone is
-not a full address: ``conformed.properties`` keeps each property's postcode."""
+hold: NINO, NHS number (flagged when its check digit is valid) and a street address (house
+number and street). A postcode alone is not a full address: ``conformed.properties`` keeps
+each property's postcode."""
+
+
+_INTEGER_TYPES = {"SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UINTEGER", "UBIGINT"}
+
+
+def nhs_check_digit_valid_sql(digits: str) -> str:
+    """SQL true when ``digits`` (ten digits as text) pass the NHS modulus 11 check: the
+    first nine weighted 10 down to 2, 11 minus the sum mod 11 (11 reads as 0, 10 is never
+    valid) equals the tenth."""
+    weighted = " + ".join(
+        f"cast(substr({digits}, {i}, 1) as integer) * {11 - i}" for i in range(1, 10)
+    )
+    check = f"(11 - (({weighted}) % 11)) % 11"
+    return f"({check} = cast(substr({digits}, 10, 1) as integer))"
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> int:
+    return con.execute(sql, params or []).fetchall()[0][0]
 
 
 def scan_for_identifiers(
     con: duckdb.DuckDBPyConnection,
     tables: Iterable[tuple[str, str]],
     names: Iterable[str] = (),
+    values: Mapping[str, Iterable[str]] | None = None,
+    public_columns: Iterable[str] = (),
 ) -> list[str]:
     """Finds direct identifiers in tables: ``schema.table.column: kind`` for each hit.
 
-    Checks every text column's values against :data:`IDENTIFIER_PATTERNS` and against
-    ``names`` (people's names, e.g. from a ground truth), and flags date columns named like
-    a date of birth (only a year or an age band may leave staging).
+    Scans every column: text against :data:`IDENTIFIER_PATTERNS` (an NHS number only when
+    its modulus 11 check digit is valid), against ``names`` (people's names, e.g. from a
+    ground truth) and against ``values``; whole numbers for valid ten-digit NHS numbers and
+    ``values``; date columns named like a date of birth (only a year or an age band may
+    leave staging). A text value matches ``values`` whole, or as one ``:``-separated part
+    (``nhs:gp_registrations:<id>`` holds the record id).
 
     Args:
         con: Connection holding the tables.
         tables: ``(schema, table)`` pairs to scan.
         names: Upper-case given and family names that must not appear as values.
+        values: Identifying values delivered in the raw tables, by kind (e.g. ``record
+            id``, ``address line``); upper-cased and trimmed before matching.
+        public_columns: Column names classified public (e.g. ``uprn``), which may hold
+            ten-digit numbers; their text is still scanned.
     """
     name_list = sorted(set(names))
     con.execute("create or replace temp table _scan_names (name varchar)").complete()
     if name_list:
         con.executemany("insert into _scan_names values (?)", [[n] for n in name_list]).complete()
+    con.execute("create or replace temp table _scan_values (kind varchar, value varchar)")
+    rows = sorted(
+        {(kind, v.strip().upper()) for kind, vs in (values or {}).items() for v in vs if v}
+    )
+    if rows:
+        con.executemany("insert into _scan_values values (?, ?)", [list(r) for r in rows])
+    public = {c.lower() for c in public_columns}
     hits = []
     for schema, table in tables:
         source = f"{quote_identifier(schema)}.{quote_identifier(table)}"
@@ -130,22 +165,63 @@ def scan_for_identifiers(
         ).fetchall()
         for column, data_type in columns:
             where = f"{schema}.{table}.{column}"
-            if data_type.upper() in {"DATE", "TIMESTAMP"} and "birth" in column.lower():
+            kind_of_type = data_type.upper()
+            if kind_of_type in {"DATE", "TIMESTAMP"} and "birth" in column.lower():
                 hits.append(f"{where}: full date of birth")
                 continue
-            if data_type.upper() != "VARCHAR":
+            if kind_of_type in _INTEGER_TYPES:
+                if column.lower() in public:
+                    continue
+                text = f"cast({quote_identifier(column)} as varchar)"
+            elif kind_of_type == "VARCHAR":
+                text = f"upper(trim({quote_identifier(column)}))"
+            else:
                 continue
-            value = f"upper(trim({quote_identifier(column)}))"
-            for kind, pattern in IDENTIFIER_PATTERNS.items():
-                found = con.execute(
-                    f"select count(*) from {source} where regexp_matches({value}, ?)", [pattern]
-                ).fetchall()[0][0]
-                if found:
-                    hits.append(f"{where}: {kind} ({found} values)")
-            if name_list:
-                found = con.execute(
-                    f"select count(*) from {source} where {value} in (select name from _scan_names)"
-                ).fetchall()[0][0]
-                if found:
-                    hits.append(f"{where}: person name ({found} values)")
+            hits += _scan_column(con, source, where, text, kind_of_type == "VARCHAR", name_list)
+    return hits
+
+
+def _scan_column(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    where: str,
+    value: str,
+    is_text: bool,
+    name_list: list[str],
+) -> list[str]:
+    hits = []
+    distinct = (
+        f"(select distinct {value} as v from {source} where {value} is not null) as distinct_values"
+    )
+    digits = "replace(v, ' ', '')"
+    nhs = _count(
+        con,
+        f"select count(*) from {distinct} where regexp_matches(v, ?) "
+        f"and {nhs_check_digit_valid_sql(digits)}",
+        [IDENTIFIER_PATTERNS["nhs_number"]],
+    )
+    if nhs:
+        hits.append(f"{where}: nhs_number ({nhs} values)")
+    if is_text:
+        for kind, pattern in IDENTIFIER_PATTERNS.items():
+            if kind == "nhs_number":
+                continue
+            found = _count(
+                con, f"select count(*) from {distinct} where regexp_matches(v, ?)", [pattern]
+            )
+            if found:
+                hits.append(f"{where}: {kind} ({found} values)")
+        if name_list:
+            found = _count(
+                con, f"select count(*) from {distinct} where v in (select name from _scan_names)"
+            )
+            if found:
+                hits.append(f"{where}: person name ({found} values)")
+    parts = "list_append(string_split(v, ':'), v)" if is_text else "[v]"
+    matched = con.execute(
+        f"select s.kind, count(distinct p.v) from (select v, unnest({parts}) as part "
+        f"from {distinct}) as p inner join _scan_values as s on p.part = s.value "
+        "group by s.kind order by s.kind"
+    ).fetchall()
+    hits += [f"{where}: {kind} ({found} values)" for kind, found in matched]
     return hits

@@ -16,6 +16,14 @@ Two defects of the stack are handled here, once:
   DuckDB lacks, so GX cannot read a schema-qualified table's columns. Relations are therefore
   validated as query assets (``select ... from schema.table``).
 
+Contract ``sql`` rules are written by departments and run here, so every connection the bridge
+opens is sandboxed (:func:`sandbox_connection`): DuckDB's external access is disabled and its
+configuration locked before any query runs, so a rule that slipped past the contract parser
+(:mod:`orchestration.contracts.sql_rules`) still cannot read a file, a URL or an extension.
+DuckDB holds these settings per database instance, which every connection to the file in this
+process shares until the last one closes: the Dagster checks close their warehouse connection
+before validating, and the bridge disposes of its own afterwards.
+
 GX's regex expectations are not implemented for DuckDB; the custom expectations that run format
 and contract ``sql`` rules as SQL live in :mod:`orchestration.quality.expectations`.
 """
@@ -31,6 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import great_expectations as gx
+import sqlalchemy
 from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 
@@ -58,13 +67,43 @@ class GXBridgeError(RuntimeError):
     """An expectation suite is malformed (a missing dimension, severity or check name)."""
 
 
+def sandbox_connection(dbapi_connection: Any, *_: Any) -> None:
+    """Disables DuckDB's external access, then locks the configuration, on a connection.
+
+    Idempotent: when the database instance is already locked it only checks that external
+    access is off. A SQLAlchemy ``checkout`` listener, so no query runs unsandboxed.
+
+    Raises:
+        GXBridgeError: The configuration is locked with external access still enabled.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(
+            "select current_setting('lock_configuration'), "
+            "current_setting('enable_external_access')"
+        )
+        locked, external = cursor.fetchone()
+        if not locked:
+            cursor.execute("set enable_external_access = false")
+            cursor.execute("set lock_configuration = true")
+        elif external:
+            raise GXBridgeError("DuckDB's configuration is locked with external access enabled")
+    finally:
+        cursor.close()
+
+
 class BufferedSqlAlchemyExecutionEngine(SqlAlchemyExecutionEngine):
     """GX's SQLAlchemy execution engine, fetching every result before releasing its connection.
 
     The stock engine returns a live cursor result after leaving ``with get_connection()``;
     DuckDB drops the pending rows once that connection is reused or closed, and GX then
-    reads nothing. Buffering (``Result.freeze()``) keeps GX's code paths unchanged.
+    reads nothing. Buffering (``Result.freeze()``) keeps GX's code paths unchanged. Every
+    connection it checks out is sandboxed (:func:`sandbox_connection`).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        sqlalchemy.event.listen(self.engine, "checkout", sandbox_connection)
 
     def execute_query(self, query):
         """Runs ``query`` and returns its rows fully fetched."""
@@ -324,6 +363,7 @@ def validate(
         name=name, connection_string=f"duckdb:///{database}", kwargs=kwargs
     )
     try:
+        sqlalchemy.event.listen(datasource.get_engine(), "checkout", sandbox_connection)
         asset = datasource.add_query_asset(name=dataset, query=relation_sql)
         batch_definition = asset.add_batch_definition_whole_table("whole")
         stored_suite = context.suites.add_or_update(suite)

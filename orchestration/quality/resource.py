@@ -11,6 +11,10 @@ import dagster as dg
 class GreatExpectationsResource(dg.ConfigurableResource):
     """Runs GX suites in the DuckDB warehouse and keeps results and Data Docs on disk.
 
+    Suites carry contract-supplied SQL: the bridge runs them on connections with DuckDB's
+    external access disabled and its configuration locked
+    (:func:`~orchestration.quality.gx_bridge.sandbox_connection`).
+
     Attributes:
         database: The DuckDB warehouse file.
         connection_config: DuckDB settings, the same as the warehouse resource's (DuckDB

@@ -236,3 +236,42 @@ def test_data_docs_keep_a_bounded_history(warehouse, tmp_path):
     assert kept == ["run-b", "run-c"]
     pages = sorted(p.name for p in (tmp_path / "docs" / "validations" / "s" / "t").iterdir())
     assert pages == ["run-b", "run-c"]
+
+
+def test_a_rule_that_slips_past_the_contract_parser_cannot_read_a_file(warehouse, tmp_path):
+    # Defence in depth (issue 12): the bridge's connections run with DuckDB's external access
+    # disabled and the configuration locked, so read_text never reaches the file.
+    secret = tmp_path / "environ"
+    secret.write_text("COMMONGROUND_PSEUDONYM_KEY=hunter2", encoding="utf-8")
+    (leak,) = _run(
+        warehouse,
+        ExpectQueryValueToMeetThreshold(
+            metric_query=f"select length(content) from read_text('{secret}')",
+            operator="mustBeGreaterThan",
+            threshold=0,
+            meta=expectation_meta("leak", "validity", "ERROR"),
+        ),
+    )
+    assert not leak.success
+    assert "disabled by configuration" in (leak.error or "")
+    assert "hunter2" not in f"{leak.observed_value} {leak.error}"
+
+
+def test_the_sandbox_cannot_be_unlocked_by_a_rule_and_ends_with_the_bridge(warehouse, tmp_path):
+    (unlock,) = _run(
+        warehouse,
+        ExpectQueryValueToMeetThreshold(
+            metric_query="select count(*) from batch_rows where "
+            "current_setting('enable_external_access')",
+            operator="mustBe",
+            threshold=0,
+            meta=expectation_meta("external_access_off", "validity", "ERROR"),
+        ),
+    )
+    assert unlock.success and unlock.error is None
+    # The settings belong to the bridge's database instance: once it is released, a fresh
+    # warehouse connection (ingestion reads files) has external access again.
+    landed = tmp_path / "landed.csv"
+    landed.write_text("a\n1\n", encoding="utf-8")
+    with duckdb.connect(str(warehouse)) as con:
+        assert con.execute("select count(*) from read_csv(?)", [str(landed)]).fetchone()[0] == 1

@@ -25,7 +25,7 @@ benefit_types as (
 final as (
 
     select
-        cast(awards.award_id as varchar) as award_id,
+        cast({{ pseudonymise('awards.award_id', 'award_id') }} as varchar) as award_key,
         cast(person_matches.person_key as varchar) as person_key,
         cast(property_matches.property_key as varchar) as property_key,
         cast(property_matches.uprn as bigint) as uprn,

@@ -19,7 +19,7 @@ property_matches as (
 final as (
 
     select
-        cast(accounts.account_ref as varchar) as account_ref,
+        cast({{ pseudonymise('accounts.account_ref', 'account_ref') }} as varchar) as account_key,
         cast(person_matches.person_key as varchar) as person_key,
         cast(property_matches.property_key as varchar) as property_key,
         cast(property_matches.uprn as bigint) as uprn,

@@ -30,7 +30,8 @@ consented as (
 final as (
 
     select
-        cast(consented.registration_id as varchar) as registration_id,
+        cast({{ pseudonymise('consented.registration_id', 'registration_id') }} as varchar)
+            as registration_key,
         cast(person_matches.person_key as varchar) as person_key,
         cast(consented.practice_code as varchar) as practice_code,
         cast(consented.registered_on as date) as registered_on,

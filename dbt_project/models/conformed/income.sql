@@ -13,9 +13,10 @@ person_matches as (
 final as (
 
     select
-        cast(paye_income.record_id as varchar) as paye_record_id,
+        cast({{ pseudonymise('paye_income.record_id', 'paye_record_id') }} as varchar) as paye_record_key,
         cast(person_matches.person_key as varchar) as person_key,
-        cast(paye_income.employer_paye_ref as varchar) as employer_paye_ref,
+        cast({{ pseudonymise('paye_income.employer_paye_ref', 'employer_paye_ref') }} as varchar)
+            as employer_key,
         cast(paye_income.tax_year as varchar) as tax_year,
         cast(paye_income.period_start as date) as period_start,
         cast(paye_income.period_end as date) as period_end,

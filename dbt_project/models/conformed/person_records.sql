@@ -19,7 +19,8 @@ properties as (
 final as (
 
     select
-        cast(person_records.person_record_id as varchar) as person_record_id,
+        cast({{ pseudonymise('person_records.person_record_id', 'person_record_id') }} as varchar)
+            as person_record_key,
         cast(person_matches.person_key as varchar) as person_key,
         cast(person_matches.match_rule as varchar) as match_rule,
         cast(person_records.department as varchar) as department,

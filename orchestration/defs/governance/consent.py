@@ -6,6 +6,7 @@ from dagster_duckdb import DuckDBResource
 from orchestration import privacy
 from orchestration.defs.governance.keys import CONSENT_KEY, governance_asset
 from orchestration.defs.linkage.assets import PERSON_MATCHES_KEY
+from orchestration.settings import get_settings
 
 GP_REGISTRATIONS_KEY = dg.AssetKey(["conformed", "gp_registrations"])
 
@@ -40,10 +41,16 @@ def consent_exclusions(context: dg.AssetExecutionContext, warehouse: DuckDBResou
                 con, context.run.run_id, output, excluded, "national data opt-out"
             )
             metadata[output] = excluded
+        opted_out = con.execute(
+            "select registration_id from staging.stg_nhs__gp_registrations as s "
+            f"where s.nhs_number in (select nhs_number from {privacy.OPT_OUT_TABLE})"
+        ).fetchall()
+        # Conformed tables hold only the keyed pseudonym of a registration id.
+        key = get_settings().pseudonym_key
         leaked = con.execute(
-            "select count(*) from conformed.gp_registrations where registration_id in "
-            "(select registration_id from staging.stg_nhs__gp_registrations as s "
-            f"where s.nhs_number in (select nhs_number from {privacy.OPT_OUT_TABLE}))"
+            "select count(*) from conformed.gp_registrations "
+            "where registration_key in (select unnest(?::varchar[]))",
+            [[privacy.pseudonym(key, "registration_id", r) for (r,) in opted_out]],
         ).fetchall()[0][0]
     return dg.MaterializeResult(
         metadata=metadata,

@@ -5,10 +5,21 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.contracts import load_contracts
 from orchestration.defs.governance.assets import current_checks
-from orchestration.defs.governance.keys import INGESTION_LOG_KEY, QUALITY_KEYS
+from orchestration.defs.governance.keys import (
+    CONSENT_KEY,
+    CONTRACTS_KEY,
+    LINKAGE_METRICS_KEY,
+    QUALITY_KEYS,
+)
+from orchestration.defs.governance.linkage_source_pairs import LINKAGE_SOURCE_PAIRS_KEY
 from orchestration.defs.quality.checks import validated_assets
 from orchestration.project import dbt_project, ensure_manifest
-from orchestration.publish import blocking_failures, publish_snapshot, published_models
+from orchestration.publish import (
+    blocking_failures,
+    publish_snapshot,
+    published_models,
+    published_tables,
+)
 from orchestration.settings import get_settings
 from orchestration.standards import STANDARD_ATTRIBUTES
 
@@ -26,11 +37,13 @@ def forbidden_columns(contracts) -> set[str]:
 
 
 def build_publish_asset(models) -> dg.AssetsDefinition:
-    """The snapshot asset, downstream of every published model and the governance assets."""
+    """The snapshot asset, downstream of every published model and of the governance assets
+    whose tables it publishes (``orchestration.publish.PUBLISHED_GOVERNANCE_TABLES``)."""
 
     deps = [dg.AssetKey([m.layer, m.name]) for m in models]
-    deps += [*QUALITY_KEYS, INGESTION_LOG_KEY]
-    schemas = sorted({m.schema for m in models} | {"governance"})
+    deps += [*QUALITY_KEYS, CONTRACTS_KEY, CONSENT_KEY, LINKAGE_METRICS_KEY]
+    deps.append(LINKAGE_SOURCE_PAIRS_KEY)
+    tables = published_tables(models)
 
     @dg.asset(
         key=PUBLISHED_KEY,
@@ -41,7 +54,9 @@ def build_publish_asset(models) -> dg.AssetsDefinition:
         tags={"layer": "published"},
         description=(
             "What analysts query: <data dir>/published/analytics.duckdb, a read-only snapshot "
-            "of the conformed tables, the marts and the governance tables. Written to a new "
+            "of the conformed tables and marts whose dbt meta.publish is not false, and the "
+            "governance tables meant for analysts (quality, linkage, consent, the contract "
+            "registry and governance.publication). Written to a new "
             "file, checked, then renamed into place atomically, and only when every blocking "
             "(ERROR) quality check passed; otherwise the previous snapshot stays."
         ),
@@ -61,7 +76,7 @@ def build_publish_asset(models) -> dg.AssetsDefinition:
             publication = publish_snapshot(
                 con,
                 settings.published_dir,
-                schemas,
+                tables,
                 context.run.run_id,
                 forbidden_columns(contracts),
             )

@@ -13,7 +13,7 @@ income as (
 income_related_awards as (
 
     select
-        award_id,
+        award_key,
         person_key,
         benefit_type,
         award_start,
@@ -30,13 +30,13 @@ income_related_awards as (
 award_overlaps as (
 
     select
-        income_related_awards.award_id,
+        income_related_awards.award_key,
         income_related_awards.person_key,
         income_related_awards.benefit_type,
         income_related_awards.award_start,
         income_related_awards.award_end,
         sum(income.gross_pay) as overlapping_gross_pay,
-        count(distinct income.employer_paye_ref) as employments
+        count(distinct income.employer_key) as employments
     from income_related_awards
     inner join income
         on
@@ -44,7 +44,7 @@ award_overlaps as (
             and income_related_awards.period_end >= income.period_start
             and income_related_awards.award_start <= income.period_end
     group by
-        income_related_awards.award_id,
+        income_related_awards.award_key,
         income_related_awards.person_key,
         income_related_awards.benefit_type,
         income_related_awards.award_start,
@@ -55,7 +55,7 @@ award_overlaps as (
 final as (
 
     select
-        cast(award_id as varchar) as award_id,
+        cast(award_key as varchar) as award_key,
         cast(person_key as varchar) as person_key,
         cast(benefit_type as varchar) as benefit_type,
         cast(award_start as date) as award_start,

@@ -1,0 +1,180 @@
+"""Crash-safe state files: written whole or not at all, read back as absent when damaged.
+
+Every state file the platform keeps (the last build's fingerprint, the dbt parse digest, the
+linkage models) is written with :func:`write_atomically`: the text goes to a temporary file
+in the same folder, is flushed to disk, and replaces the old file with one atomic rename. A
+process killed mid-write leaves the previous file intact (and at worst a temporary file,
+which is ignored). A file damaged anyway (a disk fault, a hand edit) is read as absent with
+a warning naming it, so the pipeline rebuilds or parses again instead of crashing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+PUBLISH_TEMP_PATTERNS = (".analytics.duckdb.*.tmp", ".analytics.duckdb.*.tmp.wal")
+"""The temporary files a publishing run writes beside the snapshot (the snapshot and its
+write-ahead log) before renaming the snapshot into place."""
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class DataDirectoryError(RuntimeError):
+    """The data directory cannot be used; the message says which path and what to do."""
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replaces ``path`` with ``text`` (UTF-8) so that readers see the old or the new file.
+
+    The text is written to a temporary file in the same folder, fsynced and renamed over
+    ``path``; the folder is fsynced so the rename survives a power cut. If anything fails
+    the temporary file is removed and ``path`` is left as it was.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    fsync_directory(path.parent)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Flushes a folder's entries (a rename into it) to disk, where the platform allows."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_json_state(path: Path) -> dict[str, Any]:
+    """The JSON object stored at ``path``; empty when the file is missing or damaged.
+
+    A file that is not a complete JSON object (truncated, not UTF-8, another type) is
+    treated as absent, with a warning naming the file.
+    """
+    if not path.exists():
+        return {}
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        logger.warning("ignoring damaged state file %s (%s); treating it as absent", path, exc)
+        return {}
+    if not isinstance(value, dict):
+        logger.warning("ignoring damaged state file %s (not a JSON object)", path)
+        return {}
+    return value
+
+
+def read_digest(path: Path) -> str | None:
+    """The SHA-256 hex digest stored at ``path``; None when missing or damaged (warned)."""
+    if not path.exists():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        logger.warning("ignoring damaged state file %s (%s); treating it as absent", path, exc)
+        return None
+    if not _SHA256.fullmatch(text):
+        logger.warning("ignoring damaged state file %s (not a SHA-256 digest)", path)
+        return None
+    return text
+
+
+def check_data_dir(data_dir: Path) -> None:
+    """Makes sure the data directory exists (creating it) and can be read and written.
+
+    Raises:
+        DataDirectoryError: It is a file, cannot be created, or is not readable and
+            writable by this user.
+    """
+    hint = "set COMMONGROUND_DATA_DIR to a folder this user can read and write"
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataDirectoryError(f"Data directory {data_dir} is a file, not a folder: {hint}.")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataDirectoryError(
+            f"Data directory {data_dir} cannot be created ({exc.strerror or exc}): {hint}."
+        ) from exc
+    if not os.access(data_dir, os.R_OK | os.W_OK | os.X_OK):
+        raise DataDirectoryError(
+            f"Data directory {data_dir} is not readable and writable by this user: {hint}, "
+            "or fix its permissions."
+        )
+
+
+def _locked(path: Path) -> bool:
+    """True when another process holds a lock on ``path`` (DuckDB locks its open files).
+
+    The probe takes and drops a POSIX lock; POSIX locks of one process never conflict, so
+    it only sees other processes' locks (call it before this process opens the file).
+    """
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def remove_dead_publish_temps(
+    published_dir: Path, started_before: float, grace_seconds: float = 60.0
+) -> list[Path]:
+    """Removes the temporary snapshot files of publishing runs that died.
+
+    A temporary file (``.analytics.duckdb.<run>.tmp`` or its ``.wal``) belongs to a dead run
+    when it was last written before ``started_before - grace_seconds`` (the current run
+    started after it) and no process holds a lock on the snapshot it belongs to (a live
+    publishing run keeps it open in DuckDB, which locks it).
+
+    Args:
+        published_dir: ``<data dir>/published``.
+        started_before: Epoch seconds when the current run started.
+        grace_seconds: How much older than the current run a file must be.
+
+    Returns:
+        The files removed.
+    """
+    if not published_dir.is_dir():
+        return []
+    removed = []
+    for pattern in PUBLISH_TEMP_PATTERNS:
+        for path in sorted(published_dir.glob(pattern)):
+            database = path.with_suffix("") if path.suffix == ".wal" else path
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime >= started_before - grace_seconds:
+                    continue
+                if database.exists() and _locked(database):
+                    continue
+                path.unlink()
+                removed.append(path)
+                logger.warning("removed %s, left by a publishing run that did not finish", path)
+    return removed
