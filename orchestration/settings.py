@@ -22,8 +22,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
 
 DEVELOPMENT_PSEUDONYM_KEY = "commonground-development-key"
-"""The key used when ``COMMONGROUND_PSEUDONYM_KEY`` is unset outside production (the dbt
-macro ``pseudonym_key`` falls back to the same text). Pseudonyms made with it protect
+"""The key used when ``COMMONGROUND_PSEUDONYM_KEY`` is unset outside production (it reaches
+dbt through :meth:`Settings.dbt_env` like a real key). Pseudonyms made with it protect
 nothing: anyone can recompute them."""
 
 logger = logging.getLogger(__name__)
