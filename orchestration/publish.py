@@ -22,6 +22,7 @@ import duckdb
 
 from orchestration import governance
 from orchestration.sql import quote_identifier, quote_literal
+from orchestration.state import fsync_directory
 
 SNAPSHOT_NAME = "analytics.duckdb"
 PUBLISHED_LAYERS = ("conformed", "marts")
@@ -236,7 +237,7 @@ def publish_snapshot(
         con.execute(f"detach {SNAPSHOT_ALIAS}")
     _audit(temporary, counts)
     os.replace(temporary, final)
-    _fsync_directory(published_dir)
+    fsync_directory(published_dir)
     return Publication(final, run_id, published_at, tuple(counts))
 
 
@@ -251,19 +252,6 @@ def _audit(path: Path, counts: Sequence[tuple[str, str, int]]) -> None:
             if got != rows:
                 path.unlink(missing_ok=True)
                 raise PublishRefused(f"snapshot {name} holds {got} rows, expected {rows}")
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_publication(published_dir: Path) -> tuple[str, datetime] | None:

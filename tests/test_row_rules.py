@@ -8,6 +8,8 @@ in neither.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 
@@ -126,7 +128,6 @@ def _literal(value: str) -> str:
 @pytest.fixture(scope="module")
 def staging_parses(tmp_path_factory) -> dict[tuple[int, str], bool]:
     """(case index, value) -> whether the staging macro returns a value."""
-    from dbt.cli.main import dbtRunner
 
     workdir = tmp_path_factory.mktemp("row_rules")
     selects = [
@@ -135,27 +136,7 @@ def staging_parses(tmp_path_factory) -> dict[tuple[int, str], bool]:
         for i, (kind, _, _, _, call) in enumerate(CASES)
         for value in VALUES[kind]
     ]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("COMMONGROUND_WAREHOUSE", str(workdir / "w.duckdb"))
-        result = dbtRunner().invoke(
-            [
-                "compile",
-                "--quiet",
-                "--no-partial-parse",
-                "--project-dir",
-                str(DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-                "--target-path",
-                str(workdir / "target"),
-                "--log-path",
-                str(workdir / "logs"),
-                "--inline",
-                "\nunion all\n".join(selects),
-            ]
-        )
-    assert result.success, result.exception
-    compiled = result.result.results[0].node.compiled_code
+    compiled = _compile_inline("\nunion all\n".join(selects), workdir)
     return {(i, v): p for i, v, p in duckdb.connect().execute(compiled).fetchall()}
 
 
@@ -188,7 +169,6 @@ def test_type_rule_matches_the_staging_macro(index, staging_parses):
 @pytest.fixture(scope="module")
 def staging_dates(tmp_path_factory) -> dict[tuple[str, str], str | None]:
     """(pattern, value) -> the date the staging macro ``parse_date`` returns, as text."""
-    from dbt.cli.main import dbtRunner
 
     workdir = tmp_path_factory.mktemp("pattern_dates")
     selects = [
@@ -198,27 +178,7 @@ def staging_dates(tmp_path_factory) -> dict[tuple[str, str], str | None]:
         for fmt in PATTERNS
         for value in VALUES["pattern"]
     ]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("COMMONGROUND_WAREHOUSE", str(workdir / "w.duckdb"))
-        result = dbtRunner().invoke(
-            [
-                "compile",
-                "--quiet",
-                "--no-partial-parse",
-                "--project-dir",
-                str(DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-                "--target-path",
-                str(workdir / "target"),
-                "--log-path",
-                str(workdir / "logs"),
-                "--inline",
-                "\nunion all\n".join(selects),
-            ]
-        )
-    assert result.success, result.exception
-    compiled = result.result.results[0].node.compiled_code
+    compiled = _compile_inline("\nunion all\n".join(selects), workdir)
     return {(f, v): g for f, v, g in duckdb.connect().execute(compiled).fetchall()}
 
 
@@ -284,3 +244,30 @@ def test_an_identifier_format_is_a_row_rule_only_when_its_column_declares_on_inv
     declared = Column(**{**plain.__dict__, "on_invalid_declared": True})
     [rule] = [r for r in column_rules(declared) if r.rule == "format"]
     assert not rule.nulls and rule.message == "not a valid nino"
+
+
+def _compile_inline(sql: str, workdir: Path) -> str:
+    """The SQL of an inline dbt query as dbt compiles it with the project's macros."""
+    from dbt.cli.main import dbtRunner  # dbt is slow to import; only the tests that compile
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COMMONGROUND_WAREHOUSE", str(workdir / "w.duckdb"))
+        result = dbtRunner().invoke(
+            [
+                "compile",
+                "--quiet",
+                "--no-partial-parse",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target-path",
+                str(workdir / "target"),
+                "--log-path",
+                str(workdir / "logs"),
+                "--inline",
+                sql,
+            ]
+        )
+    assert result.success, result.exception
+    return result.result.results[0].node.compiled_code
