@@ -143,19 +143,7 @@ def staging_parses(tmp_path_factory) -> dict[tuple[int, str], bool]:
 @pytest.mark.parametrize("index", range(len(CASES)), ids=[f"{c[0]}:{c[4]}" for c in CASES])
 def test_type_rule_matches_the_staging_macro(index, staging_parses):
     kind, attribute, logical, options, _ = CASES[index]
-    column = Column(
-        name="v",
-        physical_name="v",
-        logical_type=logical,
-        description="",
-        required=False,
-        unique=False,
-        primary_key=False,
-        classification="official",
-        standard_attribute=attribute,
-        options=options,
-        on_invalid_declared=True,
-    )
+    column = _column(attribute, logical, options, declared=True)
     [rule] = [r for r in column_rules(column) if r.rule in {"type", "format"}]
     con = duckdb.connect()
     disagreements = []
@@ -221,7 +209,7 @@ def test_an_impossible_date_is_quarantined_by_default_and_counted_when_nulled():
             assert set(nulled_columns(rules)) == {"v"}
 
 
-def _column(attribute, logical, options, on_invalid="quarantine") -> Column:
+def _column(attribute, logical, options, on_invalid="quarantine", declared=False) -> Column:
     return Column(
         name="v",
         physical_name="v",
@@ -234,6 +222,7 @@ def _column(attribute, logical, options, on_invalid="quarantine") -> Column:
         standard_attribute=attribute,
         options=options,
         on_invalid=on_invalid,
+        on_invalid_declared=declared,
     )
 
 

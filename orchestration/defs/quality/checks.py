@@ -14,11 +14,12 @@ not materialized in that run, so nothing reaches the published snapshot. WARN ch
 recorded. Every result is also appended to ``governance.quality_results``.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from orchestration.contracts import Contract, load_contracts
@@ -232,23 +233,13 @@ def build_drift_checks(contracts: Sequence[Contract]) -> dg.AssetChecksDefinitio
         for key, c in by_key.items()
     ]
 
-    @dg.multi_asset_check(
-        specs=specs,
-        name="format_drift_checks",
-        can_subset=True,
-        description="Each dataset's latest delivery: typed columns still parse with the "
-        "contract's format.",
+    return _per_contract_checks(
+        "format_drift_checks",
+        "Each dataset's latest delivery: typed columns still parse with the contract's format.",
+        specs,
+        by_key,
+        format_drift,
     )
-    def _drift(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
-        run_id = context.run.run_id
-        with warehouse.get_connection() as con:
-            for check_key in sorted(context.selected_asset_check_keys, key=str):
-                contract = by_key[check_key.asset_key]
-                outcome = format_drift(con, contract)
-                record_outcomes(con, run_id, f"raw.{contract.raw_table}", [outcome])
-                yield check_result(check_key.asset_key, outcome)
-
-    return _drift
 
 
 def build_freshness_checks(contracts: Sequence[Contract]) -> dg.AssetChecksDefinition:
@@ -267,22 +258,36 @@ def build_freshness_checks(contracts: Sequence[Contract]) -> dg.AssetChecksDefin
         for key, c in by_key.items()
     ]
 
-    @dg.multi_asset_check(
-        specs=specs,
-        name="delivery_freshness_checks",
-        can_subset=True,
-        description="Each dataset's latest delivery against its contract's delivery SLA.",
+    return _per_contract_checks(
+        "delivery_freshness_checks",
+        "Each dataset's latest delivery against its contract's delivery SLA.",
+        specs,
+        by_key,
+        delivery_freshness,
     )
-    def _freshness(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
+
+
+def _per_contract_checks(
+    name: str,
+    description: str,
+    specs: list[dg.AssetCheckSpec],
+    by_key: dict[dg.AssetKey, Contract],
+    measure: Callable[[duckdb.DuckDBPyConnection, Contract], ExpectationOutcome],
+) -> dg.AssetChecksDefinition:
+    """One check per raw table, each measured by ``measure`` on the table's contract and
+    recorded in the quality results."""
+
+    @dg.multi_asset_check(specs=specs, name=name, can_subset=True, description=description)
+    def _checks(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
         run_id = context.run.run_id
         with warehouse.get_connection() as con:
             for check_key in sorted(context.selected_asset_check_keys, key=str):
                 contract = by_key[check_key.asset_key]
-                outcome = delivery_freshness(con, contract)
+                outcome = measure(con, contract)
                 record_outcomes(con, run_id, f"raw.{contract.raw_table}", [outcome])
                 yield check_result(check_key.asset_key, outcome)
 
-    return _freshness
+    return _checks
 
 
 def validated_assets() -> list[ValidatedAsset]:
