@@ -96,10 +96,10 @@ EXTRA_NICKNAMES: dict[str, str] = {
     "Giuseppe": "Beppe", "Francesco": "Franco", "Alessandro": "Sandro", "Johannes": "Hans",
     "Wilhelm": "Willi", "Friedrich": "Fritz", "Francisco": "Paco", "José": "Pepe",
     "Dolores": "Lola", "Concepción": "Concha", "Hendrik": "Henk", "Cornelis": "Kees",
-    "Sean": "Shane", "Patrick": "Paddy", "Siobhan": "Shiv", "Jennifer": "Jenny",
-    "Rebecca": "Becky", "Patricia": "Trish", "Deborah": "Debbie", "Susan": "Sue",
+    "Sean": "Shane", "Patrick": "Paddy", "Siobhan": "Shiv", "Patricia": "Trish",
 }  # fmt: skip
-"""Nicknames of names the UK list lacks, added to it for the foreign population."""
+"""Nicknames the UK list lacks (or gives otherwise: Patricia), added to it for the foreign
+population."""
 
 KEYBOARD_NEIGHBOURS: dict[str, str] = {
     "q": "wa", "w": "qes", "e": "wrd", "r": "etf", "t": "ryg", "y": "tuh", "u": "yij",
