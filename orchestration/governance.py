@@ -298,6 +298,48 @@ TABLES: dict[str, GovernanceTable] = {
             history=True,
         ),
         GovernanceTable(
+            "alerts",
+            "Every alert the platform raised: a failed run, a failed blocking (ERROR) check or "
+            "a delivery late against its contract's SLA, one row per alert (the same failure "
+            "seen twice is one alert), with whether the alert webhook received it. Written by "
+            "the alert sensors and governance/alerts.",
+            (
+                _c(
+                    "alert_id",
+                    "varchar primary key",
+                    "Deterministic id: SHA-256 of the kind, the subject and the run id (for a "
+                    "late delivery, the UTC date instead, so a late dataset alerts once a day).",
+                ),
+                _c("raised_at", "timestamptz not null", "When the alert was raised."),
+                _c(
+                    "kind",
+                    "varchar not null",
+                    "run_failure, blocking_check_failed or late_delivery.",
+                ),
+                _c(
+                    "severity",
+                    "varchar not null",
+                    "ERROR (a run failed or something downstream was blocked) or WARN.",
+                ),
+                _c(
+                    "subject",
+                    "varchar not null",
+                    "What the alert is about: the failed job, the check ('asset :: check') or "
+                    "the late dataset (asset key).",
+                ),
+                _c("run_id", "varchar", "Dagster run in which the failure was seen."),
+                _c("message", "varchar", "What happened, as sent to the webhook."),
+                _c(
+                    "webhook_status",
+                    "varchar not null",
+                    "'not configured' (no COMMONGROUND_ALERT_WEBHOOK_URL), 'delivered (HTTP "
+                    "<status>)' or 'failed: <reason>'; never the webhook URL, which is secret.",
+                ),
+                _c("recorded_at", "timestamptz not null", "When the row was written."),
+            ),
+            history=True,
+        ),
+        GovernanceTable(
             "publication",
             "In the published snapshot only: which run published it, when, and how many tables.",
             (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import hashlib
 import os
@@ -26,6 +27,9 @@ AGREEMENTS_DIR = REPO_ROOT / "expectations" / "agreements"
 
 PARSE_STAMP = "commonground_parse_inputs.sha256"
 """File beside the manifest holding the digest of what the manifest was parsed from."""
+
+PARSE_LOCK = "commonground_parse.lock"
+"""Held while dbt parses, so two processes never parse into one target folder at once."""
 
 KEEP_INVOCATIONS = 20
 """How many per-step dbt target folders to keep."""
@@ -106,7 +110,9 @@ def ensure_manifest(force: bool = False) -> Path:
     (:func:`parse_inputs_digest`, recorded beside it): a fresh clone, CI, a test's own target
     folder or any edit under ``dbt_project/`` parses again; a run with nothing changed skips
     dbt's start-up and parse (about 5 s). A damaged digest file counts as absent (parse
-    again, with a warning naming it).
+    again, with a warning naming it). Processes that start together (the Dagster daemon
+    and webserver each load the code location) parse one at a time: the second waits and
+    then finds the manifest up to date instead of reading it half written.
 
     Returns:
         The manifest's path.
@@ -114,17 +120,23 @@ def ensure_manifest(force: bool = False) -> Path:
     from dagster_dbt import DbtCliResource  # deferred with dbt itself (see _dbt_project)
 
     project = dbt_project()
-    stamp = Path(project.target_path) / PARSE_STAMP
+    target = Path(project.target_path)
+    stamp = target / PARSE_STAMP
     digest = parse_inputs_digest()
     if not force and project.manifest_path.exists() and read_digest(stamp) == digest:
         return project.manifest_path
-    dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
-    # Parse with the environment the builds use, so they can reuse dbt's partial parse
-    # instead of parsing the whole project again in every step.
-    with dbt_environment():
-        invocation = dbt.cli(["parse", "--quiet"], target_path=project.target_path)
-    invocation.wait()
-    write_atomically(stamp, digest + "\n")
+    target.mkdir(parents=True, exist_ok=True)
+    with open(target / PARSE_LOCK, "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        if not force and project.manifest_path.exists() and read_digest(stamp) == digest:
+            return project.manifest_path
+        dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+        # Parse with the environment the builds use, so they can reuse dbt's partial parse
+        # instead of parsing the whole project again in every step.
+        with dbt_environment():
+            invocation = dbt.cli(["parse", "--quiet"], target_path=project.target_path)
+        invocation.wait()
+        write_atomically(stamp, digest + "\n")
     return project.manifest_path
 
 

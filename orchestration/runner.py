@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ import dagster as dg
 import duckdb
 
 from orchestration.definitions import defs
+from orchestration.lease import Holder, warehouse_lease
 from orchestration.project import dbt_project, ensure_manifest
 from orchestration.publish import read_publication
 from orchestration.quality.results import read_scorecard
@@ -195,7 +197,12 @@ def _collect(summary: RunSummary, result) -> None:
         )
 
 
-def run_everything(log_level: str = "WARNING", force: bool = False) -> RunSummary:
+def run_everything(
+    log_level: str = "WARNING",
+    force: bool = False,
+    wait_seconds: float | None = None,
+    on_wait: Callable[[Holder | None], None] | None = None,
+) -> RunSummary:
     """Ingests new deliveries, then rebuilds everything downstream if anything changed.
 
     The run has two parts. First the ingest assets take in the landing zone (with their
@@ -206,14 +213,31 @@ def run_everything(log_level: str = "WARNING", force: bool = False) -> RunSummar
     fails (e.g. a blocking check on a delivery), the second does not run.
 
     Runs are recorded in the Dagster instance named by ``DAGSTER_HOME`` (so they appear in
-    ``make ui``), or in an ephemeral instance when that is not set.
+    ``make ui``), or in an ephemeral instance when that is not set. The whole pipeline run
+    holds the warehouse writer lease: while another run writes the warehouse (a Dagster run
+    from the UI, a schedule or a sensor, or another ``commonground run``) it waits.
 
     Args:
         log_level: Dagster console log level.
         force: Rebuild downstream even when nothing changed.
+        wait_seconds: How long to wait for the warehouse (default: the settings').
+        on_wait: Called once with the holder if the warehouse is busy.
+
+    Raises:
+        WarehouseBusyError: The warehouse was still being written after ``wait_seconds``.
     """
     settings = get_settings()
     check_data_dir(settings.data_dir)
+    with warehouse_lease(
+        settings.data_dir,
+        wait_seconds=settings.writer_wait_seconds if wait_seconds is None else wait_seconds,
+        purpose="commonground run",
+        on_wait=on_wait,
+    ):
+        return _run_everything(settings, log_level, force)
+
+
+def _run_everything(settings: Settings, log_level: str, force: bool) -> RunSummary:
     remove_dead_publish_temps(settings.published_dir, started_before=time.time())
     ensure_manifest()
     definitions = defs()

@@ -83,6 +83,12 @@ class Settings:
         pseudonym_key_is_development: True when ``pseudonym_key`` is the development key.
         dagster_home: The Dagster instance's folder (``DAGSTER_HOME``), or None for an
             ephemeral instance.
+        alert_webhook_url: Where alerts are posted as JSON (a Slack-compatible incoming
+            webhook), or None. It often embeds a token, so it is never logged or stored.
+        writer_wait_seconds: How long a run waits for another run to stop writing the
+            warehouse before it gives up.
+        schedule_cron: When the daily production run starts (cron, UK time).
+        sensor_interval_seconds: How often the landing-zone sensor looks for new files.
     """
 
     data_dir: Path
@@ -92,6 +98,10 @@ class Settings:
     pseudonym_key: str = field(default=DEVELOPMENT_PSEUDONYM_KEY, repr=False)
     pseudonym_key_is_development: bool = True
     dagster_home: Path | None = None
+    alert_webhook_url: str | None = field(default=None, repr=False)
+    writer_wait_seconds: float = 600.0
+    schedule_cron: str = "0 6 * * *"
+    sensor_interval_seconds: int = 30
 
     @property
     def landing_dir(self) -> Path:
@@ -152,6 +162,10 @@ def get_settings() -> Settings:
             (:func:`is_strong_key`) in production, a development key (with a warning, once
             per process) otherwise.
         DAGSTER_HOME: the Dagster instance that records runs (ephemeral when unset).
+        COMMONGROUND_ALERT_WEBHOOK_URL: webhook that receives alerts (optional, secret).
+        COMMONGROUND_WRITER_WAIT_SECONDS: how long to wait for the warehouse (default 600).
+        COMMONGROUND_SCHEDULE_CRON: the daily run's cron schedule (default ``0 6 * * *``).
+        COMMONGROUND_SENSOR_INTERVAL_SECONDS: landing-zone sensor interval (default 30).
 
     Raises:
         MissingSecretError: In production when ``COMMONGROUND_PSEUDONYM_KEY`` is unset.
@@ -189,7 +203,25 @@ def get_settings() -> Settings:
         pseudonym_key=key or DEVELOPMENT_PSEUDONYM_KEY,
         pseudonym_key_is_development=not key,
         dagster_home=Path(os.environ["DAGSTER_HOME"]) if os.environ.get("DAGSTER_HOME") else None,
+        alert_webhook_url=os.environ.get("COMMONGROUND_ALERT_WEBHOOK_URL") or None,
+        writer_wait_seconds=_number("COMMONGROUND_WRITER_WAIT_SECONDS", 600.0, float),
+        schedule_cron=os.environ.get("COMMONGROUND_SCHEDULE_CRON") or "0 6 * * *",
+        sensor_interval_seconds=_number("COMMONGROUND_SENSOR_INTERVAL_SECONDS", 30, int),
     )
+
+
+def _number(name: str, default, kind):
+    """A non-negative number from the environment, with a one-line error naming the variable."""
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative {kind.__name__}, not {text!r}")
+    return value
 
 
 @functools.cache

@@ -145,3 +145,28 @@ def test_the_code_location_matches_its_reviewed_snapshot(defs):
     changed = [k for k in current["assets"] if current["assets"][k] != stored["assets"][k]]
     assert not changed, f"assets changed (group, owners, kinds, upstream or checks): {changed}"
     assert current == stored
+
+
+def test_every_step_is_in_the_warehouse_pool_and_every_job_writes_one_at_a_time(defs):
+    """The instance admits one run at a time into the ``warehouse`` pool (granularity run) and
+    one run at a time tagged as a writer: a step outside the pool, or a job without the tag,
+    could run beside another writer and meet DuckDB's file lock."""
+    graph = defs.resolve_asset_graph()
+    outside = [
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).is_materializable and graph.get(key).assets_def.op.pool != "warehouse"
+    ]
+    # Dagster's freshness checks read only its event log, never the warehouse.
+    outside += [
+        str(key)
+        for key in graph.asset_check_keys
+        if graph.assets_def_for_key(key).op.pool != "warehouse" and key.name != "freshness_check"
+    ]
+    assert outside == []
+    repository = defs.get_repository_def()
+    for job in repository.get_all_jobs():
+        if not job.name.startswith("__"):
+            assert job.tags.get("commonground/warehouse") == "write", job.name
+    sensor = repository.get_sensor_def("landing_zone_sensor")
+    assert sensor.minimum_interval_seconds == 30

@@ -14,8 +14,8 @@ import pytest
 
 from orchestration import runner
 from orchestration.cli import run_command
-from orchestration.cli.errors import explain, explain_chain
 from orchestration.cli.pipeline import _print_summary
+from orchestration.faults import explain, explain_chain
 from orchestration.runner import RunSummary
 
 LOCK_MESSAGE = (
@@ -169,6 +169,8 @@ def test_run_with_the_warehouse_locked_by_another_process(locked_warehouse, monk
         "backoff",
         lambda **kwargs: real_backoff(**{**kwargs, "max_retries": 0}),
     )
+    # A held lock is transient: the step is retried (waits shortened here) before it fails.
+    monkeypatch.setattr("orchestration.defs.resources.TRANSIENT_FIRST_WAIT_SECONDS", 0.01)
     assert run_command(["run"]) == 1
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err + captured.out

@@ -4,7 +4,7 @@ One module per command group: :mod:`~orchestration.cli.pipeline` (generate, prep
 demo), :mod:`~orchestration.cli.contracts` (contracts lint and diff, onboard),
 :mod:`~orchestration.cli.share`, :mod:`~orchestration.cli.linkage` (linkage review),
 :mod:`~orchestration.cli.keys` (keygen) and :mod:`~orchestration.cli.bench`. Operational
-faults are explained in one line by :mod:`~orchestration.cli.errors`.
+faults are explained in one line by :mod:`~orchestration.faults`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from orchestration.cli import pipeline
 # isort: split
 from orchestration.cli import bench, contracts, keys, linkage, share
 from orchestration.cli.app import app, options
-from orchestration.cli.errors import explain
+from orchestration.faults import explain
 
 __all__ = [
     "app",
@@ -41,7 +41,7 @@ def run_command(args: list[str] | None = None) -> int:
     """Runs one ``commonground`` command line and returns its exit code.
 
     An operational fault (disk full, a locked warehouse, out of memory, an unusable data
-    directory: :mod:`~orchestration.cli.errors`) ends with one line on standard error saying
+    directory: :mod:`~orchestration.faults`) ends with one line on standard error saying
     what happened and what to do, and exit code 1; ``--debug`` adds the traceback. Any other
     exception is a bug and shows its traceback.
 

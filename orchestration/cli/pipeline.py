@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from orchestration.cli.app import app, console, current_settings, options
-from orchestration.cli.errors import explain_chain
+from orchestration.faults import explain_chain
 from orchestration.project import ensure_manifest
 
 # The runner, the generator and dbt are imported inside the commands that use them: each
@@ -165,19 +165,34 @@ def _print_quality(summary, settings) -> None:
         console.print("[red]Nothing is published yet.[/red]")
 
 
+def _waiting(holder) -> None:
+    who = holder.describe() if holder else "another process"
+    console.print(f"[yellow]Waiting for the warehouse:[/yellow] it is being written by {who}.")
+
+
 @app.command()
 def run(
     force: bool = typer.Option(False, help="Rebuild downstream even when nothing changed."),
+    wait: float = typer.Option(
+        None,
+        help="Seconds to wait while another run writes the warehouse (default: "
+        "COMMONGROUND_WRITER_WAIT_SECONDS, or 600).",
+        min=0,
+    ),
 ) -> None:
     """Ingests new deliveries, rebuilds what they change and prints a summary.
 
     Exits 1 on a failure that blocks (a failed step or a failed ERROR check). A step that
     failed for an operational reason (disk full, the warehouse locked by another process,
-    out of memory) ends the summary with one line saying so and what to do.
+    out of memory) ends the summary with one line saying so and what to do. While another
+    run writes the warehouse (the Dagster UI, a schedule, a sensor, another `commonground
+    run`), this one waits for it, up to ``--wait`` seconds, then exits 1 saying so.
     """
     from orchestration.runner import run_everything  # deferred (see above)
 
-    summary = run_everything(log_level=_log_level(), force=force)
+    summary = run_everything(
+        log_level=_log_level(), force=force, wait_seconds=wait, on_wait=_waiting
+    )
     _print_summary(summary)
     if not summary.success or summary.blocking_failures:
         raise typer.Exit(code=1)
@@ -198,7 +213,7 @@ def demo(
     generate(citizens=citizens, seed=seed, messiness=1.0, progress=True, profile=profile)
     from orchestration.runner import run_everything  # deferred (see above)
 
-    summary = run_everything(log_level=_log_level())
+    summary = run_everything(log_level=_log_level(), on_wait=_waiting)
     _print_summary(summary)
     settings = current_settings()
     console.print(

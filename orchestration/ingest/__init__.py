@@ -16,7 +16,7 @@ from orchestration.ingest import landing, row_rules
 from orchestration.ingest.file_rules import FileRejected, check_columns
 from orchestration.ingest.landing import FileProblem, file_sha256
 from orchestration.ingest.load import ingest_dataset, ingest_file, landing_files
-from orchestration.ingest.log import FileOutcome
+from orchestration.ingest.log import FileOutcome, known_deliveries
 from orchestration.ingest.tables import (
     LINEAGE_COLUMNS,
     QUARANTINE_COLUMNS,
@@ -37,6 +37,7 @@ __all__ = [
     "ingest_dataset",
     "ingest_file",
     "landing",
+    "known_deliveries",
     "landing_files",
     "quarantine_table_ddl",
     "raw_table_ddl",

@@ -64,6 +64,49 @@ def seen(con: duckdb.DuckDBPyConnection, rel: str, sha: str) -> bool:
     return bool(row[0][0])
 
 
+def known_deliveries(
+    con: duckdb.DuckDBPyConnection, files: list[tuple[str, str, str, str]]
+) -> set[str]:
+    """The landing files whose bytes the ingestion log has already dealt with.
+
+    A file is known when its path was logged with the same bytes (loaded, rejected for a
+    lasting reason, or a duplicate), or the same bytes were loaded for its dataset from any
+    path: ingesting it again would change nothing.
+
+    Args:
+        con: A warehouse connection (read-only is enough).
+        files: ``(department, dataset, landing path, SHA-256)`` of each file.
+
+    Returns:
+        The landing paths of the known files.
+    """
+    if not files:
+        return set()
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'governance' and table_name = 'ingestion_log'"
+    ).fetchone()[0]
+    if not exists:
+        return set()
+    rows = con.execute(
+        "select f.file_path from (select unnest(?::varchar[]) as department, "
+        "unnest(?::varchar[]) as dataset, unnest(?::varchar[]) as file_path, "
+        "unnest(?::varchar[]) as file_sha256) as f "
+        "where exists (select 1 from governance.ingestion_log as l "
+        "where l.file_sha256 = f.file_sha256 and ((l.file_path = f.file_path "
+        "and coalesce(l.reason, '') not in (select unnest(?::varchar[]))) "
+        "or (l.status = 'loaded' and l.department = f.department and l.dataset = f.dataset)))",
+        [
+            [f[0] for f in files],
+            [f[1] for f in files],
+            [f[2] for f in files],
+            [f[3] for f in files],
+            sorted(RETRYABLE_REASONS),
+        ],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def path_logged(con: duckdb.DuckDBPyConnection, rel: str) -> bool:
     # fetchall: a result left unfinished would block registering an Arrow table next.
     rows = con.execute(

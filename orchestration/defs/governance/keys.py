@@ -6,6 +6,8 @@ from typing import Any
 
 import dagster as dg
 
+from orchestration.defs.resources import WAREHOUSE_POOL, retry_transient
+
 INGESTION_LOG_KEY = dg.AssetKey(["governance", "ingestion_log"])
 CONTRACTS_KEY = dg.AssetKey(["governance", "contracts"])
 QUALITY_RESULTS_KEY = dg.AssetKey(["governance", "quality_results"])
@@ -31,12 +33,15 @@ def governance_asset(
     key: dg.AssetKey, kinds: set[str] | None = None, **kwargs: Any
 ) -> Callable[..., dg.AssetsDefinition]:
     """``@dg.asset`` for a governance asset: group ``governance``, owned by the data
-    governance team, tagged with its layer; ``kinds`` defaults to ``{"duckdb"}``."""
-    return dg.asset(
+    governance team, tagged with its layer, in the warehouse pool and retried after a
+    transient fault; ``kinds`` defaults to ``{"duckdb"}``."""
+    decorate = dg.asset(
         key=key,
+        pool=WAREHOUSE_POOL,
         group_name="governance",
         kinds=kinds or {"duckdb"},
         owners=[GOVERNANCE_OWNER],
         tags={"layer": "governance"},
         **kwargs,
     )
+    return lambda fn: decorate(retry_transient(fn))

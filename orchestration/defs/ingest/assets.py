@@ -1,14 +1,24 @@
 """Ingest assets generated from the data contracts: landing files into ``raw.*`` tables."""
 
+from datetime import timedelta
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.contracts import Contract, load_contracts
 from orchestration.defs.ingest.sensors import build_landing_sensor
 from orchestration.defs.pipeline.jobs import everything_job
+from orchestration.defs.resources import WAREHOUSE_POOL, retry_transient
 from orchestration.ingest import LINEAGE_COLUMNS, ingest_dataset
+from orchestration.quality.timeliness import allowed_age_days
 from orchestration.settings import get_settings
 from orchestration.sql import quote_identifier
+
+FRESHNESS_CHECK_NAME = "freshness_check"
+"""The name Dagster gives the freshness checks :func:`build_delivery_freshness_checks` makes."""
+
+FRESHNESS_SENSOR_INTERVAL_SECONDS = 600
+"""How often the delivery freshness checks are evaluated between runs."""
 
 
 def raw_asset_key(contract: Contract) -> dg.AssetKey:
@@ -43,6 +53,7 @@ def build_ingest_asset(contract: Contract) -> dg.AssetsDefinition:
     )
 
     @dg.asset(
+        pool=WAREHOUSE_POOL,
         key=raw_asset_key(contract),
         group_name=contract.department,
         owners=[contract.owner],
@@ -60,12 +71,18 @@ def build_ingest_asset(contract: Contract) -> dg.AssetsDefinition:
         },
         code_version=contract.version,
     )
+    @retry_transient
     def _ingest(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
         settings = get_settings()
         with warehouse.get_connection() as con:
             outcomes = ingest_dataset(con, contract, settings.landing_dir, context.run.run_id)
             total = con.execute(
                 f"select count(*) from raw.{quote_identifier(contract.raw_table)}"
+            ).fetchone()[0]
+            last_delivery = con.execute(
+                "select epoch(max(loaded_at)) from governance.ingestion_log "
+                "where department = ? and dataset = ? and status = 'loaded'",
+                [contract.department, contract.dataset],
             ).fetchone()[0]
         counts = {
             s: sum(1 for o in outcomes if o.status == s)
@@ -79,6 +96,11 @@ def build_ingest_asset(contract: Contract) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": total,
+                # Freshness is about deliveries, not runs: the freshness check reads this.
+                # No delivery yet counts as the epoch (overdue), never as fresh.
+                "dagster/last_updated_timestamp": dg.MetadataValue.timestamp(
+                    float(last_delivery or 0.0)
+                ),
                 "files_loaded": counts["loaded"],
                 "files_rejected": counts["rejected"],
                 "files_duplicate": counts["duplicate"],
@@ -99,11 +121,42 @@ def build_ingest_asset(contract: Contract) -> dg.AssetsDefinition:
     return _ingest
 
 
+def build_delivery_freshness_checks(
+    contracts: list[Contract],
+) -> tuple[list[dg.AssetChecksDefinition], dg.SensorDefinition]:
+    """Dagster freshness checks from the contracts' SLAs, and the sensor that evaluates them.
+
+    A raw asset is fresh while its latest delivery (``dagster/last_updated_timestamp`` on its
+    materialization) is at most the contract's frequency plus latency old. The sensor
+    re-evaluates them between runs, so the UI (and the alert sensors) see a delivery go
+    overdue even when no run happens. They read only Dagster's event log, never the
+    warehouse. The in-run ``delivered_within_sla`` check records the same rule in the
+    quality results.
+    """
+    checks = [
+        check
+        for contract in contracts
+        for check in dg.build_last_update_freshness_checks(
+            assets=[raw_asset_key(contract)],
+            lower_bound_delta=timedelta(days=allowed_age_days(contract)),
+        )
+    ]
+    sensor = dg.build_sensor_for_freshness_checks(
+        freshness_checks=checks,
+        minimum_interval_seconds=FRESHNESS_SENSOR_INTERVAL_SECONDS,
+        name="delivery_freshness_sensor",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    return checks, sensor
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
-    """Ingest assets for every contract and the landing-zone sensor."""
+    """Ingest assets for every contract, the landing-zone sensor and delivery freshness."""
     contracts = load_contracts()
+    freshness, freshness_sensor = build_delivery_freshness_checks(contracts)
     return dg.Definitions(
         assets=[build_ingest_asset(c) for c in contracts],
-        sensors=[build_landing_sensor(contracts, everything_job)],
+        asset_checks=freshness,
+        sensors=[build_landing_sensor(contracts, everything_job), freshness_sensor],
     )

@@ -12,6 +12,7 @@ import dagster as dg
 
 from orchestration import linkage, privacy
 from orchestration.contracts import load_contracts
+from orchestration.defs.resources import WAREHOUSE_POOL, retry_transient
 from orchestration.settings import get_settings
 
 PERSON_RECORDS_KEY = dg.AssetKey(["intermediate", "int_person_records_unioned"])
@@ -55,6 +56,7 @@ def _weights_markdown(model: dict) -> str:
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key=PERSON_MODEL_KEY,
     deps=[PERSON_RECORDS_KEY, OPT_OUTS_KEY],
     group_name="linkage",
@@ -75,6 +77,7 @@ def _weights_markdown(model: dict) -> str:
         "attributes)."
     ),
 )
+@retry_transient
 def person_model(context: dg.AssetExecutionContext, config: PersonModelConfig):
     """Trains the person model, or reuses the newest stored one of this specification when
     it compares the attributes the record sources share today."""
@@ -114,6 +117,7 @@ def person_model(context: dg.AssetExecutionContext, config: PersonModelConfig):
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key=PERSON_MATCHES_KEY,
     deps=[PERSON_MODEL_KEY, PERSON_RECORDS_KEY, OPT_OUTS_KEY],
     group_name="linkage",
@@ -133,6 +137,7 @@ def person_model(context: dg.AssetExecutionContext, config: PersonModelConfig):
     ),
     metadata={"dagster/table_name": "linkage.person_matches"},
 )
+@retry_transient
 def person_matches(context: dg.AssetExecutionContext):
     """Links the person records with the stored model and writes the person index."""
     settings = get_settings()

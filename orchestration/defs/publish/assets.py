@@ -13,6 +13,7 @@ from orchestration.defs.governance.keys import (
 )
 from orchestration.defs.governance.linkage_source_pairs import LINKAGE_SOURCE_PAIRS_KEY
 from orchestration.defs.quality.checks import validated_assets
+from orchestration.defs.resources import WAREHOUSE_POOL, retry_transient
 from orchestration.project import dbt_project, ensure_manifest
 from orchestration.publish import (
     blocking_failures,
@@ -46,6 +47,7 @@ def build_publish_asset(models) -> dg.AssetsDefinition:
     tables = published_tables(models)
 
     @dg.asset(
+        pool=WAREHOUSE_POOL,
         key=PUBLISHED_KEY,
         deps=deps,
         group_name="published",
@@ -61,6 +63,7 @@ def build_publish_asset(models) -> dg.AssetsDefinition:
             "(ERROR) quality check passed; otherwise the previous snapshot stays."
         ),
     )
+    @retry_transient
     def analytics(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
         settings = get_settings()
         contracts = load_contracts()

@@ -23,6 +23,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from orchestration.contracts import Contract, load_contracts
+from orchestration.defs.resources import WAREHOUSE_POOL, retry_transient
 from orchestration.quality import (
     CHECK_NAME,
     GreatExpectationsResource,
@@ -171,11 +172,13 @@ def build_suite_checks(name: str, assets: Sequence[ValidatedAsset]) -> dg.AssetC
     specs = [_spec(a, c) for a in assets for c in a.checks]
 
     @dg.multi_asset_check(
+        pool=WAREHOUSE_POOL,
         specs=specs,
         name=name,
         can_subset=True,
         description="Great Expectations suites run in the warehouse, one check per expectation.",
     )
+    @retry_transient
     def _checks(
         context: dg.AssetCheckExecutionContext,
         warehouse: DuckDBResource,
@@ -277,7 +280,10 @@ def _per_contract_checks(
     """One check per raw table, each measured by ``measure`` on the table's contract and
     recorded in the quality results."""
 
-    @dg.multi_asset_check(specs=specs, name=name, can_subset=True, description=description)
+    @dg.multi_asset_check(
+        pool=WAREHOUSE_POOL, specs=specs, name=name, can_subset=True, description=description
+    )
+    @retry_transient
     def _checks(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
         run_id = context.run.run_id
         with warehouse.get_connection() as con:

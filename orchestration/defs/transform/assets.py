@@ -12,6 +12,7 @@ from dagster_dbt import (
 )
 
 from orchestration.contracts import Contract, load_contracts
+from orchestration.defs.resources import WAREHOUSE_POOL, retry_transient
 from orchestration.project import (
     dbt_environment,
     dbt_project,
@@ -97,23 +98,27 @@ def defs() -> dg.Definitions:
     # Two selections, so the Python linkage asset sits between them without a cycle: the
     # models up to the person records it reads, and those downstream of its output.
     @dbt_assets(
+        pool=WAREHOUSE_POOL,
         manifest=project.manifest_path,
         project=project,
         dagster_dbt_translator=translator,
         name="dbt_models",
         exclude=LINKED_MODELS,
     )
+    @retry_transient
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         """Builds the selected dbt models, seeds and tests in the warehouse."""
         yield from _build(context, dbt)
 
     @dbt_assets(
+        pool=WAREHOUSE_POOL,
         manifest=project.manifest_path,
         project=project,
         dagster_dbt_translator=translator,
         name="dbt_linked_models",
         select=LINKED_MODELS,
     )
+    @retry_transient
     def dbt_linked_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         """Builds the dbt models that use the person index (linkage), with their tests."""
         yield from _build(context, dbt)

@@ -5,6 +5,9 @@ data directory are not bugs: the user needs the cause and the remedy, not a trac
 same rules read an exception raised in this process (:func:`explain`) and the error a failed
 Dagster step recorded (:func:`explain_chain`, from ``(class name, message)`` pairs), so a
 fault reads the same wherever it happened. Anything else is left to the traceback.
+
+:func:`is_transient` picks out the faults worth retrying (a lock held by another process, an
+I/O error); data failures and everything else are not.
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ _PID = re.compile(r"\(PID (?P<pid>\d+)\)")
 _DISK_FULL = re.compile(r"No space left|disk I/O error|disk is full|\[Errno 28\]", re.IGNORECASE)
 _OUT_OF_MEMORY = re.compile(r"Out of Memory Error|failed to allocate|Cannot allocate memory")
 _OUT_OF_MEMORY_CLASSES = {"OutOfMemoryException", "MemoryError"}
+_TRANSIENT_IO = re.compile(
+    r"Input/output error|\[Errno (5|11|16|110|104)\]|Resource temporarily unavailable|"
+    r"Device or resource busy|Connection reset|timed out",
+    re.IGNORECASE,
+)
 _PATH_ERROR = re.compile(
     r"(Permission denied|Not a directory|No such file or directory|Is a directory)"
     r"(: '(?P<path>[^']+)')?"
@@ -45,6 +53,8 @@ def explain_error(cls_name: str, message: str) -> str | None:
         message: The exception's message.
     """
     data_dir = _data_dir()
+    if cls_name == "WarehouseBusyError":
+        return _first_line(message)
     lock = _LOCK.search(message)
     if lock:
         path = lock.group("path") or "the warehouse"
@@ -78,6 +88,23 @@ def explain_error(cls_name: str, message: str) -> str | None:
     return None
 
 
+def is_transient(errors: Iterable[tuple[str, str]]) -> bool:
+    """Whether ``(class name, message)`` errors show a fault that may clear on its own.
+
+    A warehouse locked by another process and I/O errors (EIO, EAGAIN, EBUSY, timeouts,
+    reset connections) are transient: the step is worth retrying. A full disk, running out
+    of memory, bad data, a failed check or a bug are not.
+    """
+    for cls_name, message in errors:
+        if cls_name == "WarehouseBusyError" or _LOCK.search(message):
+            return True
+        if _DISK_FULL.search(message) or _OUT_OF_MEMORY.search(message):
+            return False
+        if _TRANSIENT_IO.search(message):
+            return True
+    return False
+
+
 def explain_chain(errors: Iterable[tuple[str, str]]) -> str | None:
     """The first operational fault among ``(class name, message)`` errors, explained."""
     for cls_name, message in errors:
@@ -87,7 +114,8 @@ def explain_chain(errors: Iterable[tuple[str, str]]) -> str | None:
     return None
 
 
-def _chain(exc: BaseException) -> list[tuple[str, str]]:
+def chain_of(exc: BaseException) -> list[tuple[str, str]]:
+    """``(class name, message)`` of an exception and of every exception behind it."""
     found, seen = [], set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -102,4 +130,4 @@ def _chain(exc: BaseException) -> list[tuple[str, str]]:
 
 def explain(exc: BaseException) -> str | None:
     """One line for an operational fault raised in this process (or behind it), else None."""
-    return explain_chain(_chain(exc))
+    return explain_chain(chain_of(exc))
