@@ -6,8 +6,10 @@ STAMP := $(VENV)/.installed
 export COMMONGROUND_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 CITIZENS ?= 10000
+PROD_HOST ?= 0.0.0.0
+PROD_PORT ?= 3000
 
-.PHONY: install demo test test-fast lint ui bench clean
+.PHONY: install demo test test-fast lint ui prod bench clean
 
 install: $(STAMP)
 
@@ -37,6 +39,11 @@ ui: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/commonground prepare
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dagster dev -w workspace.yaml
+
+# Production: the webserver and daemon against the PostgreSQL instance (deploy/dagster.yaml).
+# Needs DAGSTER_HOME and the COMMONGROUND_PG_* variables; see README, "Running in production".
+prod: $(STAMP)
+	$(BIN)/commonground serve --host $(PROD_HOST) --port $(PROD_PORT)
 
 bench: $(STAMP)
 	$(BIN)/commonground bench

@@ -9,6 +9,8 @@ import pytest
 from orchestration.contracts import load_contracts
 from orchestration.project import CONTRACTS_DIR
 
+pytest_plugins = ["services"]  # tests/services.py: real PostgreSQL and Dagster processes
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that reads the materialized demo warehouse is end to end: marked ``slow``,

@@ -12,10 +12,8 @@ import logging
 import socket
 import subprocess
 import sys
-import threading
 import time
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -23,6 +21,7 @@ import duckdb
 import pytest
 from dagster._core.remote_origin import RegisteredCodeLocationOrigin
 from dagster_duckdb import DuckDBResource
+from services import WEBHOOK_TOKEN as TOKEN
 
 from orchestration import alerts
 from orchestration.defs.governance.alerts import ALERTS_KEY
@@ -31,51 +30,9 @@ from orchestration.defs.pipeline.alerts import alert_on_failed_checks, alert_on_
 from orchestration.settings import get_settings
 
 REPO = Path(__file__).resolve().parent.parent
-TOKEN = "T0FAKE/B0FAKE/xoxbFakeSecretToken0123456789"
 """A fake token in the webhook URL's path, as a Slack incoming webhook carries one."""
 
 SLA = "The latest delivery is at most 8 days old (delivered every 7 days, up to 1 days late)."
-
-
-class Webhook:
-    """A local webhook: records every request and answers with ``status``."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.status = 200
-        self.delay = 0.0
-        self.url = ""
-
-    def payloads(self) -> list[dict]:
-        return [json.loads(r["body"]) for r in self.requests]
-
-
-@pytest.fixture
-def webhook():
-    hook = Webhook()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's name
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            hook.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-            time.sleep(hook.delay)
-            answer = b"ok" if hook.status == 200 else b"invalid_token"
-            self.send_response(hook.status)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    hook.url = f"http://127.0.0.1:{server.server_port}/services/{TOKEN}"
-    yield hook
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import traceback
 from orchestration.cli import pipeline
 
 # isort: split
-from orchestration.cli import bench, contracts, keys, linkage, share
+from orchestration.cli import bench, contracts, keys, linkage, serve, share
 from orchestration.cli.app import app, options
 from orchestration.faults import explain
 
@@ -33,6 +33,7 @@ __all__ = [
     "main",
     "pipeline",
     "run_command",
+    "serve",
     "share",
 ]
 

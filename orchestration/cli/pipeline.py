@@ -58,10 +58,15 @@ def generate(
 
 @app.command()
 def prepare() -> None:
-    """Parses the dbt project (writes dbt_project/target/manifest.json)."""
+    """Parses the dbt project and, when DAGSTER_HOME has no instance file, writes the
+    development one (deploy/dagster.dev.yaml: SQLite, one warehouse writer at a time)."""
+    from orchestration.cli.serve import DEVELOPMENT_INSTANCE, install_instance  # deferred
 
     ensure_manifest(force=True)
     console.print("dbt project parsed.")
+    settings = current_settings()
+    if settings.dagster_home is not None:
+        console.print(f"Instance: {install_instance(settings.dagster_home, DEVELOPMENT_INSTANCE)}")
 
 
 def run_fault(summary) -> str | None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
@@ -119,7 +120,22 @@ class HoldsWarehouseLease:
 
 
 class WarehouseResource(HoldsWarehouseLease, DuckDBResource):
-    """The DuckDB warehouse, written by one run at a time."""
+    """The DuckDB warehouse, written by one run at a time.
+
+    Connections open once, without ``DuckDBResource``'s ten retries of every I/O error
+    (minutes, spent on a damaged file as much as on a lock): Common Ground's own runs never
+    meet a lock (they hold the lease), a lock held by something else fails the step and
+    :func:`retry_transient` retries it, and anything else fails at once.
+    """
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        config = {"custom_user_agent": "dagster", **self.connection_config}
+        con = duckdb.connect(database=self.database, read_only=False, config=config)
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 class WarehouseDbtResource(HoldsWarehouseLease, DbtCliResource):
