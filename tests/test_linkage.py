@@ -191,10 +191,11 @@ def test_clustering_equals_a_greedy_pass_over_every_link():
         for i in range(300)
     }
     names = sorted(nodes)
-    links = [
-        (a, b, float(rng.randint(1, 40)))
-        for a, b in {tuple(sorted(rng.sample(names, 2))) for _ in range(260)}
-    ]
+    # Distinct weights: with ties "strongest first" has no single answer, and the order of a
+    # set of pairs would change with the interpreter's hash seed.
+    pairs = sorted({tuple(sorted(rng.sample(names, 2))) for _ in range(260)})
+    weights = rng.sample(range(1, 100_000), len(pairs))
+    links = [(a, b, float(w)) for (a, b), w in zip(pairs, weights, strict=True)]
     con = duckdb.connect()
     con.execute(
         "create table person_input (person_record_id varchar, nino varchar, "
