@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export COMMONGROUND_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+# Where the browser tests save their screenshots (test artifacts, git-ignored).
+export COMMONGROUND_SCREENSHOT_DIR ?= $(CURDIR)/data/test-artifacts/screenshots
 CITIZENS ?= 10000
 PROD_HOST ?= 0.0.0.0
 PROD_PORT ?= 3000

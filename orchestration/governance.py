@@ -4,14 +4,25 @@ The governance schema is the platform's record of itself: what was delivered and
 which contracts are in force, how good the data is, how well records link, what consent
 left out, what was shared and what was published. Modules that write a governance table
 create it with :func:`ensure` (append-only history) or :func:`recreate` (a current view
-rebuilt each run); none writes its own DDL.
+rebuilt each run); none writes its own DDL. Both leave every table and column commented with
+its description (:func:`describe`), so whoever queries the warehouse can read what it holds.
+
+Longer than 500 lines because it is the one definition of every governance table, each with
+its columns' descriptions, and those belong in one place.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
+
+from orchestration.sql import quote_identifier, quote_literal
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 SCHEMA = "governance"
 
@@ -349,6 +360,89 @@ TABLES: dict[str, GovernanceTable] = {
             ),
             history=False,
         ),
+        GovernanceTable(
+            "catalogue",
+            "One entry per table of the published snapshot in the UK Cross-Government Metadata "
+            "Exchange Model (a DCAT 3 Dataset), from its contracts, its dbt documentation and "
+            "the quality scorecard. Rebuilt by governance/catalogue, with <data dir>/catalogue/.",
+            (
+                _c("identifier", "varchar primary key", "urn:<tenant>:dataset:<schema>.<table>."),
+                _c("title", "varchar not null", "The dataset's title."),
+                _c("dataset", "varchar not null", "The published table, as schema.table."),
+                _c("entry", "json not null", "The entry (Dataset and Distributions) as JSON."),
+                _c("modified", "date not null", "Date of the publication that holds the table."),
+                _c("run_id", "varchar not null", "Dagster run that wrote the entry."),
+                _c("recorded_at", "timestamp not null", "When the entry was written."),
+            ),
+            history=False,
+        ),
+        GovernanceTable(
+            "data_maturity",
+            "Evidence-based data maturity per department and assessment: the level whose "
+            "criteria, and all lower levels', it meets (orchestration/catalogue/maturity.py), "
+            "judged from what the platform holds. Appended by governance/data_maturity.",
+            (
+                _c("department", "varchar not null", "The department (its contracts' folder)."),
+                _c("level", "integer not null", "1 (Beginning) to 5 (Mastering)."),
+                _c("criteria_met", "integer not null", "Criteria that apply and are met."),
+                _c("criteria_total", "integer not null", "Criteria that apply to it."),
+                _c(
+                    "evidence",
+                    "json not null",
+                    "Each criterion: level, applies, met, why and the figures behind it; and "
+                    "what the next level needs.",
+                ),
+                _c("assessed_at", "timestamp not null", "When the evidence was read (UTC)."),
+                _c("run_id", "varchar not null", "Dagster run that assessed."),
+            ),
+            history=True,
+        ),
+        GovernanceTable(
+            "column_lineage",
+            "Column-level lineage: one row per column of a dataset (a raw table, a dbt model, "
+            "the person index) and one column it is made from, with how. A column made of "
+            "constants only has one row without upstream. Rebuilt by governance/column_lineage "
+            "each run.",
+            (
+                _c(
+                    "asset",
+                    "varchar not null",
+                    "Asset key of the dataset, '/'-joined (staging/stg_dwp__benefit_awards).",
+                ),
+                _c("dataset", "varchar not null", "The dataset: schema.table in the warehouse."),
+                _c("column_name", "varchar not null", "The column."),
+                _c(
+                    "upstream_asset",
+                    "varchar",
+                    "Asset key the column is made from: landing/<department>/<dataset> (the "
+                    "delivered files) for a raw table; null for a constant (or a table no "
+                    "asset writes).",
+                ),
+                _c(
+                    "upstream_dataset",
+                    "varchar",
+                    "Where that is: schema.table, or the landing folder "
+                    "landing/<department>/<dataset>; null for a constant.",
+                ),
+                _c(
+                    "upstream_column",
+                    "varchar",
+                    "The upstream column (the delivered header, for a raw table); null for a "
+                    "constant, a count of the upstream's rows or a delivery's provenance "
+                    "(source file, row number, batch, load time).",
+                ),
+                _c(
+                    "kind",
+                    "varchar not null",
+                    "direct (copied, renamed or cast), derived (an expression of it), "
+                    "aggregated (inside an aggregate) or masked (through a pseudonym or hash); "
+                    "the strongest along the way, masked first.",
+                ),
+                _c("run_id", "varchar not null", "Dagster run that recorded the lineage."),
+                _c("recorded_at", "timestamp not null", "When it was recorded (UTC)."),
+            ),
+            history=False,
+        ),
     )
 }
 
@@ -362,10 +456,102 @@ def table(name: str) -> GovernanceTable:
     return TABLES[name]
 
 
+def comment_on(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    description: str,
+    columns: Mapping[str, str],
+    catalog: str | None = None,
+) -> None:
+    """Sets the comment of table ``schema.table`` and of each of its columns named in
+    ``columns`` (column name -> description); columns the table lacks are skipped, and an
+    empty description leaves a comment unset.
+
+    Args:
+        con: Connection to the database holding the table (or attaching ``catalog``).
+        schema: Schema of the table.
+        table: Table name.
+        description: The table's comment.
+        columns: Each column's comment.
+        catalog: Attached database the table is in (default: the current one).
+    """
+    relation = ".".join(quote_identifier(p) for p in (catalog, schema, table) if p)
+    present = {
+        c
+        for (c,) in con.execute(
+            "select column_name from duckdb_columns() where database_name = "
+            "coalesce(?, current_database()) and schema_name = ? and table_name = ?",
+            [catalog, schema, table],
+        ).fetchall()
+    }
+    if description:
+        con.execute(f"comment on table {relation} is {quote_literal(description)}")
+    for column, text in columns.items():
+        if column in present and text:
+            con.execute(
+                f"comment on column {relation}.{quote_identifier(column)} is {quote_literal(text)}"
+            )
+
+
+def describe(con: duckdb.DuckDBPyConnection, name: str, catalog: str | None = None) -> None:
+    """Comments governance table ``name`` and its columns with their descriptions."""
+    definition = TABLES[name]
+    comment_on(
+        con,
+        SCHEMA,
+        name,
+        definition.description,
+        {c.name: c.description for c in definition.columns},
+        catalog,
+    )
+
+
+def column_schema(name: str) -> dg.TableSchema:
+    """Governance table ``name`` as a Dagster column schema: each column's name, type,
+    nullability, uniqueness and description (``dagster/column_schema`` metadata)."""
+    import dagster as dg  # deferred: only Dagster wiring needs it, and it is slow to import
+
+    columns = []
+    for column in TABLES[name].columns:
+        kind = column.type.lower()
+        key = "primary key" in kind
+        columns.append(
+            dg.TableColumn(
+                name=column.name,
+                type=base_type(column.type),
+                description=column.description,
+                constraints=dg.TableColumnConstraints(
+                    nullable=not (key or "not null" in kind), unique=key
+                ),
+            )
+        )
+    return dg.TableSchema(columns=columns)
+
+
+def asset_metadata(name: str) -> dict[str, object]:
+    """Dagster metadata of the asset that writes governance table ``name``: its column schema
+    (:func:`column_schema`) and table name."""
+    return {
+        "dagster/column_schema": column_schema(name),
+        "dagster/table_name": table(name).qualified_name,
+    }
+
+
+def base_type(declared: str) -> str:
+    """The DuckDB type of a declared column type, without its constraint or default."""
+    kind = declared.lower()
+    for marker in (" not null", " primary key", " default"):
+        kind = kind.split(marker)[0]
+    return kind.strip()
+
+
 def ensure(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Creates the governance schema and table ``name`` if missing (keeps its rows)."""
+    """Creates the governance schema and table ``name`` if missing (keeps its rows), and
+    comments it with its descriptions."""
     con.execute(f"create schema if not exists {SCHEMA}")
     con.execute(TABLES[name].ddl())
+    describe(con, name)
 
 
 def add_missing_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -376,9 +562,12 @@ def add_missing_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:
             f"alter table {TABLES[name].qualified_name} add column if not exists "
             f"{column.name} {kind}"
         )
+    describe(con, name)
 
 
 def recreate(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Creates the governance schema and replaces table ``name`` with an empty one."""
+    """Creates the governance schema and replaces table ``name`` with an empty one, commented
+    with its descriptions."""
     con.execute(f"create schema if not exists {SCHEMA}")
     con.execute(TABLES[name].ddl(replace=True))
+    describe(con, name)

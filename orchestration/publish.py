@@ -2,10 +2,11 @@
 
 The pipeline writes the warehouse; analysts read ``<data dir>/published/analytics.duckdb``.
 A new snapshot is written to a temporary file beside it (the publishable conformed tables and
-marts, and the governance tables meant for analysts), checked, and moved into place with one
-atomic rename. An analyst who has the previous snapshot open keeps reading it undisturbed (the
-old file lives on until they close it), never waits for the pipeline, and never sees a
-half-written snapshot.
+marts, the reference code lists that decode their coded columns, and the governance tables
+meant for analysts), every table and column commented with its description, checked, and
+moved into place with one atomic rename. An analyst who has the previous snapshot open keeps
+reading it undisturbed (the old file lives on until they close it), never waits for the
+pipeline, and never sees a half-written snapshot.
 Nothing is published unless every blocking (ERROR) quality check passed.
 """
 
@@ -21,11 +22,13 @@ from pathlib import Path
 import duckdb
 
 from orchestration import governance
+from orchestration.quality.results import warehouse_datasets
 from orchestration.sql import quote_identifier, quote_literal
 from orchestration.state import fsync_directory
 
 SNAPSHOT_NAME = "analytics.duckdb"
-PUBLISHED_LAYERS = ("conformed", "marts")
+PUBLISHED_LAYERS = ("conformed", "marts", "reference")
+"""The layers published: conformed tables, marts and the reference code lists (dbt seeds)."""
 GOVERNANCE_SCHEMA = "governance"
 SNAPSHOT_ALIAS = "snapshot"
 
@@ -51,40 +54,94 @@ class PublishRefused(RuntimeError):
 
 
 @dataclass(frozen=True)
+class PublishedColumn:
+    """A column of a published table: its name, type and description."""
+
+    name: str
+    type: str
+    description: str
+
+
+@dataclass(frozen=True)
 class PublishedModel:
-    """A dbt model that is published: its asset layer, name, schema and description."""
+    """A dbt model or seed that is published: its asset layer, name, schema, description and
+    documented columns."""
 
     layer: str
     name: str
     schema: str
     description: str
+    columns: tuple[PublishedColumn, ...] = ()
 
     @property
     def dataset(self) -> str:
-        """``<layer>.<name>``: the name quality results use."""
-        return f"{self.layer}.{self.name}"
+        """``<schema>.<table>``: the table in the warehouse, the name quality results use."""
+        return f"{self.schema}.{self.name}"
+
+
+def _columns(node: dict) -> tuple[PublishedColumn, ...]:
+    # A seed's column types are in its config (column_types), not on its columns.
+    types = (node.get("config") or {}).get("column_types") or {}
+    return tuple(
+        PublishedColumn(
+            name,
+            column.get("data_type") or types.get(name) or "",
+            " ".join((column.get("description") or "").split()),
+        )
+        for name, column in (node.get("columns") or {}).items()
+    )
 
 
 def published_models(manifest_path: Path) -> list[PublishedModel]:
-    """The conformed and mart models of the dbt manifest, which the snapshot publishes.
+    """The conformed and mart models and the reference code lists (seeds) of the dbt
+    manifest, which the snapshot publishes.
 
-    Staging, intermediate and seeds are never published: staging holds direct identifiers
-    and intermediate is internal matching data. A model whose ``meta.publish`` is false
+    Staging and intermediate are never published: staging holds direct identifiers and
+    intermediate is internal matching data. A model or seed whose ``meta.publish`` is false
     (e.g. an unsuppressed internal mart kept for reconciliation) is not published either.
     """
     manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
     models = []
     for node in manifest.get("nodes", {}).values():
-        if node.get("resource_type") != "model":
+        if node.get("resource_type") not in {"model", "seed"}:
             continue
         schema = node.get("schema") or ""
-        layer = "marts" if schema.startswith("marts") else schema
+        layer = "reference" if node["resource_type"] == "seed" else schema
+        layer = "marts" if layer.startswith("marts") else layer
         meta = {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})}
         if layer in PUBLISHED_LAYERS and meta.get("publish", True) is not False:
             models.append(
-                PublishedModel(layer, node["name"], schema, node.get("description") or "")
+                PublishedModel(
+                    layer,
+                    node["name"],
+                    schema,
+                    " ".join((node.get("description") or "").split()),
+                    _columns(node),
+                )
             )
     return sorted(models, key=lambda m: (m.layer, m.name))
+
+
+def published_columns(models: Iterable[PublishedModel]) -> list[tuple[str, str, PublishedColumn]]:
+    """``(schema, table, column)`` of every column a snapshot publishes, as documented: the
+    published models' and code lists' columns, then the governance tables' (less the columns
+    :data:`PUBLISHED_GOVERNANCE_TABLES` leaves out) and ``governance.publication``'s."""
+    out = [
+        (m.schema, m.name, c)
+        for m in sorted(models, key=lambda m: (m.schema, m.name))
+        for c in m.columns
+    ]
+    for name in [*sorted(PUBLISHED_GOVERNANCE_TABLES), "publication"]:
+        out += [
+            (
+                GOVERNANCE_SCHEMA,
+                name,
+                PublishedColumn(c.name, governance.base_type(c.type), c.description),
+            )
+            for c in governance.table(name).columns
+            if c.name not in _omitted(GOVERNANCE_SCHEMA, name)
+        ]
+    return out
 
 
 def published_tables(models: Iterable[PublishedModel]) -> list[tuple[str, str]]:
@@ -96,7 +153,10 @@ def published_tables(models: Iterable[PublishedModel]) -> list[tuple[str, str]]:
 
 
 def blocking_failures(con: duckdb.DuckDBPyConnection, checks: Iterable[tuple[str, str]]) -> list:
-    """Current ERROR checks whose latest result failed: ``(dataset, check_name, error)``."""
+    """Current ERROR checks whose latest result failed: ``(dataset, check_name, error)``.
+
+    ``checks`` are ``(dataset, check_name)``, datasets named as checks name them (by layer;
+    see :func:`~orchestration.quality.results.warehouse_datasets`)."""
     keys = [list(c) for c in checks]
     if not keys:
         return []
@@ -106,10 +166,11 @@ def blocking_failures(con: duckdb.DuckDBPyConnection, checks: Iterable[tuple[str
     ).fetchone()[0]
     if not exists:
         return []
+    names = warehouse_datasets(con, {d for d, _ in keys})
     con.execute(
         "create or replace temp table _publish_checks (dataset varchar, check_name varchar)"
     )
-    con.executemany("insert into _publish_checks values (?, ?)", keys)
+    con.executemany("insert into _publish_checks values (?, ?)", [[names[d], c] for d, c in keys])
     return con.execute(
         """
         select r.dataset, r.check_name, r.error
@@ -157,12 +218,36 @@ def forbidden_columns_found(
 
 @dataclass(frozen=True)
 class Publication:
-    """A published snapshot: where it is, which run wrote it, and what it holds."""
+    """A published snapshot: where it is, which run wrote it, and what it holds.
+
+    Attributes:
+        undocumented: ``schema.table`` or ``schema.table.column`` of what the snapshot holds
+            without a description (comment); empty when everything is documented.
+    """
 
     path: Path
     run_id: str
     published_at: datetime
     tables: tuple[tuple[str, str, int], ...]
+    undocumented: tuple[str, ...] = ()
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    """Comments ``schema.table`` in the snapshot as it is commented in the warehouse (dbt's
+    persisted docs); a governance table with its definition's descriptions."""
+    if schema == GOVERNANCE_SCHEMA:
+        governance.describe(con, table, catalog=SNAPSHOT_ALIAS)
+        return
+    where = "database_name = current_database() and schema_name = ? and table_name = ?"
+    found = con.execute(f"select comment from duckdb_tables() where {where}", [schema, table])
+    row = found.fetchone()
+    columns = con.execute(
+        f"select column_name, comment from duckdb_columns() where {where} and comment is not null",
+        [schema, table],
+    ).fetchall()
+    governance.comment_on(
+        con, schema, table, (row[0] if row else None) or "", dict(columns), SNAPSHOT_ALIAS
+    )
 
 
 def publish_snapshot(
@@ -225,9 +310,11 @@ def publish_snapshot(
                     f"alter table {SNAPSHOT_ALIAS}.{name} drop column if exists "
                     f"{quote_identifier(column)}"
                 )
+            _copy_comments(con, schema, table)
             rows = con.execute(f"select count(*) from {SNAPSHOT_ALIAS}.{name}").fetchone()[0]
             counts.append((schema, table, rows))
         con.execute(governance.table("publication").ddl(catalog=SNAPSHOT_ALIAS))
+        governance.describe(con, "publication", catalog=SNAPSHOT_ALIAS)
         con.execute(
             f"insert into {SNAPSHOT_ALIAS}.{GOVERNANCE_SCHEMA}.publication values (?, ?, ?)",
             [run_id, published_at, len(counts) + 1],
@@ -235,14 +322,33 @@ def publish_snapshot(
         con.execute(f"checkpoint {SNAPSHOT_ALIAS}")
     finally:
         con.execute(f"detach {SNAPSHOT_ALIAS}")
-    _audit(temporary, counts)
+    missing_docs = _audit(temporary, counts)
     os.replace(temporary, final)
     fsync_directory(published_dir)
-    return Publication(final, run_id, published_at, tuple(counts))
+    return Publication(final, run_id, published_at, tuple(counts), missing_docs)
 
 
-def _audit(path: Path, counts: Sequence[tuple[str, str, int]]) -> None:
-    """Re-opens the written snapshot read-only and checks every table's row count."""
+def undocumented(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """``schema.table`` and ``schema.table.column`` of the current database's tables and
+    columns that have no comment (description)."""
+    rows = con.execute(
+        """
+        select schema_name || '.' || table_name
+        from duckdb_tables()
+        where database_name = current_database() and coalesce(trim(comment), '') = ''
+        union all
+        select schema_name || '.' || table_name || '.' || column_name
+        from duckdb_columns()
+        where database_name = current_database() and coalesce(trim(comment), '') = ''
+        order by 1
+        """
+    ).fetchall()
+    return tuple(r[0] for r in rows)
+
+
+def _audit(path: Path, counts: Sequence[tuple[str, str, int]]) -> tuple[str, ...]:
+    """Re-opens the written snapshot read-only, checks every table's row count and returns
+    what it holds without a description (:func:`undocumented`)."""
     if path.with_name(path.name + ".wal").exists():
         raise PublishRefused(f"{path} was not fully checkpointed")
     with duckdb.connect(str(path), read_only=True) as snapshot:
@@ -252,6 +358,7 @@ def _audit(path: Path, counts: Sequence[tuple[str, str, int]]) -> None:
             if got != rows:
                 path.unlink(missing_ok=True)
                 raise PublishRefused(f"snapshot {name} holds {got} rows, expected {rows}")
+        return undocumented(snapshot)
 
 
 def read_publication(published_dir: Path) -> tuple[str, datetime] | None:

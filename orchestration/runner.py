@@ -20,6 +20,8 @@ import duckdb
 
 from orchestration.definitions import defs
 from orchestration.lease import Holder, warehouse_lease
+from orchestration.openlineage import emit_run
+from orchestration.progress import StepCallback, captured_output, log_path, progress_logger
 from orchestration.project import dbt_project, ensure_manifest
 from orchestration.publish import read_publication
 from orchestration.quality.results import read_scorecard
@@ -68,6 +70,7 @@ class RunSummary:
     skipped_reason: str = ""
     run_ids: list[str] = field(default_factory=list)
     step_errors: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    log_file: Path | None = None
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -165,12 +168,28 @@ def _error_chain(error) -> list[tuple[str, str]]:
     return chain
 
 
-def _execute(job, instance, keys, log_level: str):
+def planned_steps(graph, keys) -> list[str]:
+    """The steps (op names) a run of ``keys`` executes: their assets' and checks' ops."""
+    wanted = set(keys)
+    steps = {graph.get(k).assets_def.op.name for k in wanted}
+    steps |= {
+        graph.assets_def_for_key(check).op.name
+        for check in graph.asset_check_keys
+        if check.asset_key in wanted
+    }
+    return sorted(steps)
+
+
+def _execute(job, instance, keys, log_level: str, on_step: StepCallback | None = None):
+    loggers = {"console": {"config": {"log_level": log_level}}}
+    if on_step is not None:
+        job = job.with_logger_defs({**job.loggers, "progress": progress_logger(on_step)})
+        loggers["progress"] = {}
     return job.execute_in_process(
         instance=instance,
         asset_selection=keys,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        run_config={"loggers": loggers},
     )
 
 
@@ -202,6 +221,8 @@ def run_everything(
     force: bool = False,
     wait_seconds: float | None = None,
     on_wait: Callable[[Holder | None], None] | None = None,
+    on_step: StepCallback | None = None,
+    quiet: bool = False,
 ) -> RunSummary:
     """Ingests new deliveries, then rebuilds everything downstream if anything changed.
 
@@ -222,6 +243,10 @@ def run_everything(
         force: Rebuild downstream even when nothing changed.
         wait_seconds: How long to wait for the warehouse (default: the settings').
         on_wait: Called once with the holder if the warehouse is busy.
+        on_step: Called with ``(event type, step key)`` as steps start and end, and with
+            ``("STEP_PLANNED", step key)`` for each step of a part before it starts.
+        quiet: Send what the run writes (dbt's log lines, log records) to
+            ``<data dir>/logs/pipeline.log`` instead of the console (``summary.log_file``).
 
     Raises:
         WarehouseBusyError: The warehouse was still being written after ``wait_seconds``.
@@ -234,10 +259,23 @@ def run_everything(
         purpose="commonground run",
         on_wait=on_wait,
     ):
-        return _run_everything(settings, log_level, force)
+        if not quiet:
+            return _run_everything(settings, log_level, force, on_step)
+        # The file gets Dagster's whole INFO log: it is what is read when a run fails.
+        with captured_output(log_path(settings.data_dir)):
+            summary = _run_everything(settings, "INFO", force, on_step)
+        summary.log_file = log_path(settings.data_dir)
+        return summary
 
 
-def _run_everything(settings: Settings, log_level: str, force: bool) -> RunSummary:
+def _announce(on_step: StepCallback | None, steps: list[str]) -> None:
+    for step in steps if on_step is not None else ():
+        on_step("STEP_PLANNED", step)
+
+
+def _run_everything(
+    settings: Settings, log_level: str, force: bool, on_step: StepCallback | None
+) -> RunSummary:
     remove_dead_publish_temps(settings.published_dir, started_before=time.time())
     ensure_manifest()
     definitions = defs()
@@ -252,10 +290,12 @@ def _run_everything(settings: Settings, log_level: str, force: bool) -> RunSumma
     started = time.perf_counter()
     summary = RunSummary(run_id="", success=True, seconds=0.0)
     with _instance(settings) as instance:
-        first = _execute(job, instance, intake, log_level)
+        _announce(on_step, planned_steps(graph, intake))
+        first = _execute(job, instance, intake, log_level, on_step)
         summary.run_id = first.run_id
         summary.run_ids.append(first.run_id)
         _collect(summary, first)
+        emit_run(instance, first.run_id, graph, settings)
         code = code_fingerprint()
         fingerprint = _input_fingerprint(settings.warehouse_path, code) if first.success else ""
         state_path = _state_path(settings)
@@ -268,10 +308,12 @@ def _run_everything(settings: Settings, log_level: str, force: bool) -> RunSumma
                 "nothing rebuilt, the published snapshot is unchanged"
             )
         else:
-            second = _execute(job, instance, rest, log_level)
+            _announce(on_step, planned_steps(graph, rest))
+            second = _execute(job, instance, rest, log_level, on_step)
             summary.run_id = second.run_id
             summary.run_ids.append(second.run_id)
             _collect(summary, second)
+            emit_run(instance, second.run_id, graph, settings)
             if summary.success and not summary.blocking_failures:
                 write_atomically(
                     state_path,

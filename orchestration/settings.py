@@ -89,6 +89,10 @@ class Settings:
             warehouse before it gives up.
         schedule_cron: When the daily production run starts (cron, UK time).
         sensor_interval_seconds: How often the landing-zone sensor looks for new files.
+        openlineage_url: Base URL of an OpenLineage receiver (e.g. Marquez) that run events
+            are posted to, besides the files under ``<data dir>/openlineage``; or None.
+        openlineage_api_key: Bearer token for ``openlineage_url``, or None. A secret: never
+            logged or stored.
     """
 
     data_dir: Path
@@ -102,6 +106,8 @@ class Settings:
     writer_wait_seconds: float = 600.0
     schedule_cron: str = "0 6 * * *"
     sensor_interval_seconds: int = 30
+    openlineage_url: str | None = field(default=None, repr=False)
+    openlineage_api_key: str | None = field(default=None, repr=False)
 
     @property
     def landing_dir(self) -> Path:
@@ -166,6 +172,9 @@ def get_settings() -> Settings:
         COMMONGROUND_WRITER_WAIT_SECONDS: how long to wait for the warehouse (default 600).
         COMMONGROUND_SCHEDULE_CRON: the daily run's cron schedule (default ``0 6 * * *``).
         COMMONGROUND_SENSOR_INTERVAL_SECONDS: landing-zone sensor interval (default 30).
+        COMMONGROUND_OPENLINEAGE_URL: OpenLineage receiver that run events are posted to
+            (optional; events are always written under ``<data dir>/openlineage``).
+        COMMONGROUND_OPENLINEAGE_API_KEY: bearer token for that receiver (optional, secret).
 
     Raises:
         MissingSecretError: In production when ``COMMONGROUND_PSEUDONYM_KEY`` is unset.
@@ -207,6 +216,8 @@ def get_settings() -> Settings:
         writer_wait_seconds=_number("COMMONGROUND_WRITER_WAIT_SECONDS", 600.0, float),
         schedule_cron=os.environ.get("COMMONGROUND_SCHEDULE_CRON") or "0 6 * * *",
         sensor_interval_seconds=_number("COMMONGROUND_SENSOR_INTERVAL_SECONDS", 30, int),
+        openlineage_url=os.environ.get("COMMONGROUND_OPENLINEAGE_URL") or None,
+        openlineage_api_key=os.environ.get("COMMONGROUND_OPENLINEAGE_API_KEY") or None,
     )
 
 

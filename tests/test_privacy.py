@@ -72,6 +72,11 @@ def test_dbt_refuses_to_pseudonymise_without_a_key(monkeypatch):
         con.execute("select commonground_pseudonym('nino', 'AB123456C')").fetchall()
 
 
+NOT_CODE_LISTS = "table_schema <> 'reference'"
+"""Published tables except the code lists: dbt seeds of public reference values (ethnic
+groups, fuels...), whose words ("White", "Green") are also family names."""
+
+
 def _tables(con, schemas_like: str) -> list[tuple[str, str]]:
     return con.execute(
         "select table_schema, table_name from information_schema.tables "
@@ -115,7 +120,7 @@ def test_no_conformed_mart_or_published_table_holds_a_direct_identifier(demo_war
     published = data_dir / "published" / "analytics.duckdb"
     if published.exists():
         with duckdb.connect(str(published), read_only=True) as con:
-            assert not scan_for_identifiers(con, _tables(con, "true"), names)
+            assert not scan_for_identifiers(con, _tables(con, NOT_CODE_LISTS), names)
 
 
 def test_the_pseudonym_key_is_stored_in_no_view_or_table_definition(demo_warehouse):
@@ -255,7 +260,7 @@ def test_no_published_column_holds_a_delivered_identifier(demo_warehouse, contra
     }
     published = data_dir / "published" / "analytics.duckdb"
     with duckdb.connect(str(published), read_only=True) as con:
-        tables = _tables(con, "true")
+        tables = _tables(con, NOT_CODE_LISTS)
         assert len(tables) >= 15
         hits = scan_for_identifiers(con, tables, values=values, public_columns=public)
     assert not hits, hits

@@ -34,15 +34,18 @@ INTERNAL_MART = ("marts_warm_homes", "fuel_poverty_risk_by_local_authority")
 
 
 def _publishable(manifest_path: Path) -> set[tuple[str, str]]:
-    """``(schema, model)`` of the manifest's conformed and mart models not marked
-    ``meta.publish: false``, read straight from the manifest."""
+    """``(schema, name)`` of the manifest's conformed and mart models and of its seeds (the
+    code lists, schema ``reference``) not marked ``meta.publish: false``, read straight from
+    the manifest."""
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     found = set()
     for node in manifest["nodes"].values():
         schema = node.get("schema") or ""
-        if node["resource_type"] != "model" or not (
+        model = node["resource_type"] == "model" and (
             schema == "conformed" or schema.startswith("marts")
-        ):
+        )
+        seed = node["resource_type"] == "seed" and schema == "reference"
+        if not (model or seed):
             continue
         meta = {**(node.get("meta") or {}), **(node["config"].get("meta") or {})}
         if meta.get("publish") is not False:
@@ -68,6 +71,7 @@ def test_the_snapshot_holds_exactly_the_publishable_models_and_the_governance_li
     publishable = _publishable(ensure_manifest())
     assert INTERNAL_MART not in publishable
     assert ("marts_warm_homes", "fuel_poverty_risk_by_local_authority_published") in publishable
+    assert {("reference", "sex"), ("reference", "main_fuels")} <= publishable, "the code lists"
     assert set(PUBLISHED_GOVERNANCE_TABLES) | {"publication"} == GOVERNANCE_FOR_ANALYSTS
 
     tables, count = _snapshot_tables(data_dir / "published" / "analytics.duckdb")

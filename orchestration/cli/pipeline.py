@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from orchestration.cli.app import app, console, current_settings, options
 from orchestration.faults import explain_chain
+from orchestration.progress import STAGE_NAMES, stage_of, tail
 from orchestration.project import ensure_manifest
 
 # The runner, the generator and dbt are imported inside the commands that use them: each
@@ -170,6 +181,70 @@ def _print_quality(summary, settings) -> None:
         console.print("[red]Nothing is published yet.[/red]")
 
 
+class StageProgress:
+    """A progress bar per stage of a run (ingest, dbt, linkage, quality, ...), fed step events.
+
+    Drawn on the console the command started with: while the run works, everything else it
+    writes goes to the run log (``data/logs/pipeline.log``).
+    """
+
+    def __init__(self) -> None:
+        self.display = Progress(
+            TextColumn("{task.description:<16}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("[dim]{task.fields[step]}"),
+            console=Console(file=sys.stdout),
+            transient=False,
+        )
+        self.tasks: dict[str, TaskID] = {
+            stage: self.display.add_task(stage, total=0, step="", start=False, visible=False)
+            for stage in STAGE_NAMES
+        }
+
+    def __call__(self, event: str, step: str) -> None:
+        stage = stage_of(step)
+        if stage not in self.tasks:
+            self.tasks[stage] = self.display.add_task(stage, total=0, step="", start=False)
+        task_id = self.tasks[stage]
+        task = self.display.tasks[task_id]
+        if event == "STEP_PLANNED":
+            self.display.update(task_id, total=(task.total or 0) + 1, visible=True)
+        elif event == "STEP_START":
+            if not task.started:
+                self.display.start_task(task_id)
+            self.display.update(task_id, step=step, visible=True)
+        else:
+            mark = {"STEP_FAILURE": " [red]failed[/red]", "STEP_SKIPPED": " skipped"}
+            total = max(task.total or 0, task.completed + 1)
+            self.display.update(
+                task_id, advance=1, total=total, step=f"{step}{mark.get(event, '')}"
+            )
+            if task.completed >= total:
+                self.display.stop_task(task_id)
+
+    def __enter__(self) -> StageProgress:
+        self.display.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.display.stop()
+
+
+def _print_log_tail(summary) -> None:
+    """Where the run's log is and, when the run failed, its last lines."""
+    if summary.log_file is None:
+        return
+    # An operational fault (disk full, a lock) is explained in one line; its traceback is
+    # in the log for whoever wants it, not on the screen.
+    if (not summary.success or summary.failed_steps) and not run_fault(summary):
+        console.print(f"[red]Last lines of the run log[/red] ({summary.log_file}):")
+        for line in tail(summary.log_file, 25):
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"Run log (dbt, Dagster): {summary.log_file}", soft_wrap=True)
+
+
 def _waiting(holder) -> None:
     who = holder.describe() if holder else "another process"
     console.print(f"[yellow]Waiting for the warehouse:[/yellow] it is being written by {who}.")
@@ -195,10 +270,17 @@ def run(
     """
     from orchestration.runner import run_everything  # deferred (see above)
 
-    summary = run_everything(
-        log_level=_log_level(), force=force, wait_seconds=wait, on_wait=_waiting
-    )
+    with StageProgress() as progress:
+        summary = run_everything(
+            log_level=_log_level(),
+            force=force,
+            wait_seconds=wait,
+            on_wait=_waiting,
+            on_step=progress,
+            quiet=True,
+        )
     _print_summary(summary)
+    _print_log_tail(summary)
     if not summary.success or summary.blocking_failures:
         raise typer.Exit(code=1)
 
@@ -218,8 +300,12 @@ def demo(
     generate(citizens=citizens, seed=seed, messiness=1.0, progress=True, profile=profile)
     from orchestration.runner import run_everything  # deferred (see above)
 
-    summary = run_everything(log_level=_log_level(), on_wait=_waiting)
+    with StageProgress() as progress:
+        summary = run_everything(
+            log_level=_log_level(), on_wait=_waiting, on_step=progress, quiet=True
+        )
     _print_summary(summary)
+    _print_log_tail(summary)
     settings = current_settings()
     console.print(
         f"\nDemo finished in {time.perf_counter() - started:.1f}s.\n"
@@ -229,7 +315,12 @@ def demo(
         f"  ground truth:   {settings.ground_truth_dir}\n"
         f"  published:      {settings.published_dir / 'analytics.duckdb'}  (read-only snapshot "
         "for analysts)\n"
-        f"  quality docs:   {settings.docs_dir / 'quality' / 'index.html'}\n"
+        f"  portal:         {settings.data_dir / 'portal' / 'index.html'}  (datasets, "
+        "lineage, quality, maturity; works offline)\n"
+        f"  catalogue:      {settings.data_dir / 'catalogue'}  (UK metadata exchange model, "
+        "JSON and JSON-LD)\n"
+        f"  lineage events: {settings.data_dir / 'openlineage'}  (OpenLineage, one file per "
+        "run)\n"
         "  Dagster UI:     make ui  (then open http://127.0.0.1:3000)\n"
     )
     if not summary.success or summary.blocking_failures:

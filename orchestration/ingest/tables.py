@@ -1,5 +1,5 @@
-"""The warehouse tables a load writes: raw and quarantine DDL, one file's batch of rows, and
-the temporary tables and Arrow registrations of the file being loaded."""
+"""The warehouse tables a load writes: raw and quarantine DDL and comments, one file's batch of
+rows, and the temporary tables and Arrow registrations of the file being loaded."""
 
 from __future__ import annotations
 
@@ -35,11 +35,36 @@ QUARANTINE_COLUMNS = (
     ("raw_text", "VARCHAR"),
 )
 
+LINEAGE_DESCRIPTIONS = {
+    "_source_file": "Landing file the row came from, relative to the landing zone "
+    "(<department>/<dataset>/<file>).",
+    "_file_sha256": "SHA-256 of the landing file's bytes: the delivery's identity (the same "
+    "bytes delivered again are a duplicate, not loaded twice).",
+    "_row_number": "Position of the row among the landing file's data rows (1 is the first).",
+    "_batch_id": "Ingest batch that loaded the row: the Dagster run id.",
+    "_loaded_at": "When the row was loaded (UTC).",
+}
+"""What each lineage column (:data:`LINEAGE_COLUMNS`) of a raw or quarantine table holds."""
+
+QUARANTINE_DESCRIPTIONS = {
+    **LINEAGE_DESCRIPTIONS,
+    "column_name": "Contract column whose value broke the rule; null when the row itself was "
+    "unreadable (a malformed CSV row or JSON line).",
+    "rule": "Code of the rule broken: a contract row rule (required, type, format, pattern, "
+    "allowed_values, ...), or malformed_row / malformed_json for an unreadable row.",
+    "message": "What is wrong, in the department's terms.",
+    "raw_value": "The value that broke the rule, as delivered; null for an unreadable row.",
+    "raw_text": "The row as delivered: the delivered line, or the row's values as JSON keyed "
+    "by delivered header.",
+}
+"""What each column of a quarantine table (:data:`QUARANTINE_COLUMNS`) holds."""
+
 _counter = itertools.count()
 
 
 def ensure_warehouse(con: duckdb.DuckDBPyConnection, contracts: Iterable[Contract]) -> None:
-    """Creates the raw, quarantine and governance schemas, the ingestion log and the tables."""
+    """Creates the raw, quarantine and governance schemas, the ingestion log and the tables,
+    each raw and quarantine table commented from its contract (:func:`describe_tables`)."""
     for schema in ("raw", "quarantine", "governance"):
         con.execute(f"create schema if not exists {schema}")
     governance.ensure(con, "ingestion_log")
@@ -47,6 +72,65 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection, contracts: Iterable[Contrac
     for contract in contracts:
         con.execute(raw_table_ddl(contract))
         con.execute(quarantine_table_ddl(contract))
+        describe_tables(con, contract)
+
+
+def _text(value: str) -> str:
+    return " ".join((value or "").split())
+
+
+def raw_column_descriptions(contract: Contract) -> dict[str, str]:
+    """What each column of a contract's raw table holds: the contract's description of each
+    delivered column (with its delivered name, standard attribute and classification), then
+    the lineage columns."""
+    columns = {
+        c.name: _text(
+            f"{c.description or c.name} Delivered as {c.physical_name!r}; standard attribute "
+            f"{c.standard_attribute}; classification {c.classification}."
+        )
+        for c in contract.columns
+    }
+    return columns | LINEAGE_DESCRIPTIONS
+
+
+def table_descriptions(contract: Contract) -> dict[str, tuple[str, dict[str, str]]]:
+    """The comments of a contract's tables: schema (``raw``, ``quarantine``) -> the table's
+    description and each column's, from the contract's title and descriptions."""
+    about = _text(f"{contract.title}: {contract.description}")
+    raw = _text(
+        f"{about} Values as delivered ({contract.format}, from {contract.landing_path}/), one "
+        f"row per delivered row that broke no row rule, plus lineage columns. Contract "
+        f"{contract.id} version {contract.version}; owner {contract.owner}."
+    )
+    quarantine = _text(
+        f"Quarantine of {contract.title}: the delivered rows that broke a row rule of contract "
+        f"{contract.id}, one row per rule broken, with the rule, a message, the value and the "
+        f"row as delivered. Owner {contract.owner}."
+    )
+    return {
+        "raw": (raw, raw_column_descriptions(contract)),
+        "quarantine": (quarantine, dict(QUARANTINE_DESCRIPTIONS)),
+    }
+
+
+def describe_tables(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """Comments a contract's raw and quarantine tables and their columns
+    (:func:`table_descriptions`). Only comments that differ are written, so a load whose
+    contract is unchanged writes no catalog entry. Contract text is quoted as a literal."""
+    for schema, (description, columns) in table_descriptions(contract).items():
+        current = dict(
+            con.execute(
+                "select null, comment from duckdb_tables() where database_name = "
+                "current_database() and schema_name = ? and table_name = ? union all "
+                "select column_name, comment from duckdb_columns() where database_name = "
+                "current_database() and schema_name = ? and table_name = ?",
+                [schema, contract.raw_table, schema, contract.raw_table],
+            ).fetchall()
+        )
+        changed = {c: text for c, text in columns.items() if current.get(c) != text}
+        table = description if current.get(None) != description else ""
+        if table or changed:
+            governance.comment_on(con, schema, contract.raw_table, table, changed)
 
 
 def raw_table_ddl(contract: Contract) -> str:

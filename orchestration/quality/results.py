@@ -6,6 +6,10 @@
   check), the target declared in the contract or suite, and whether it is met.
 - ``governance.quality_declarations``: a plain-English markdown declaration per published
   dataset, written from the latest results.
+
+Every dataset is named ``<schema>.<table>`` exactly as the table is in the warehouse, so that
+results, scores and declarations join to ``information_schema.tables`` (see
+:func:`warehouse_datasets`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,46 @@ def ensure_results_table(con: duckdb.DuckDBPyConnection) -> None:
     governance.ensure(con, "quality_results")
 
 
+def warehouse_datasets(con: duckdb.DuckDBPyConnection, datasets: Iterable[str]) -> dict[str, str]:
+    """Each dataset name as the ``<schema>.<table>`` it names in the warehouse.
+
+    Checks name their dataset after their asset key, ``<layer>.<table>``; where a layer's
+    tables sit in one schema per mission (layer ``marts``: schemas ``marts_<mission>``), the
+    table is found by its name. A name that already is a table's ``<schema>.<table>``, or
+    that names no single table, is kept as it is.
+    """
+    tables = set(
+        con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database()"
+        ).fetchall()
+    )
+    names = {}
+    for dataset in datasets:
+        layer, _, table = dataset.partition(".")
+        found = [
+            f"{schema}.{name}"
+            for schema, name in tables
+            if name == table and schema.startswith(f"{layer}_")
+        ]
+        names[dataset] = found[0] if (layer, table) not in tables and len(found) == 1 else dataset
+    return names
+
+
+def rename_recorded_datasets(con: duckdb.DuckDBPyConnection) -> int:
+    """Renames results recorded under a dataset's layer name (before datasets were named by
+    their schema) to its ``<schema>.<table>``; returns the names changed."""
+    ensure_results_table(con)
+    found = con.execute("select distinct dataset from governance.quality_results").fetchall()
+    recorded = [d for (d,) in found]
+    renamed = {old: new for old, new in warehouse_datasets(con, recorded).items() if old != new}
+    for old, new in renamed.items():
+        con.execute(
+            "update governance.quality_results set dataset = ? where dataset = ?", [new, old]
+        )
+    return len(renamed)
+
+
 def record_outcomes(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -33,8 +77,10 @@ def record_outcomes(
     outcomes: Iterable[ExpectationOutcome],
     validated_at: datetime | None = None,
 ) -> int:
-    """Appends one row per outcome to ``governance.quality_results``; returns the rows added."""
+    """Appends one row per outcome to ``governance.quality_results`` under the dataset's
+    warehouse name (:func:`warehouse_datasets`); returns the rows added."""
     ensure_results_table(con)
+    dataset = warehouse_datasets(con, [dataset])[dataset]
     at = (validated_at or datetime.now(UTC)).replace(tzinfo=None)
     rows = [
         [
@@ -86,12 +132,15 @@ def build_scorecard(
     Args:
         con: Warehouse connection.
         checks: ``(dataset, check_name)`` of every check defined now; results of checks since
-            removed are ignored.
+            removed are ignored. Datasets may be named by layer (:func:`warehouse_datasets`).
         targets: Target percentage by dataset and GDQF dimension. Without a target, a
             dimension is met when every one of its checks passed.
         run_id: The run rebuilding the scorecard.
     """
     ensure_results_table(con)
+    names = warehouse_datasets(con, {d for d, _ in checks} | set(targets))
+    checks = [(names[d], c) for d, c in checks]
+    targets = {names[d]: by_dimension for d, by_dimension in targets.items()}
     governance.recreate(con, "quality_scorecard")
     con.execute(
         "create or replace temp table _current_checks (dataset varchar, check_name varchar)"
@@ -187,6 +236,7 @@ def latest_results(con: duckdb.DuckDBPyConnection, datasets: Sequence[str]) -> l
     ensure_results_table(con)
     if not datasets:
         return []
+    datasets = list(warehouse_datasets(con, datasets).values())
     return con.execute(
         """
         select dataset, check_name, dimension, severity, success, element_count,

@@ -43,7 +43,10 @@ class SuiteSource:
 
     @property
     def dataset(self) -> str:
-        """``<layer>.<table>``: the name results are recorded under."""
+        """``<layer>.<table>``: the name its checks give their dataset. Results are recorded
+        under the table's warehouse ``<schema>.<table>``
+        (:func:`~orchestration.quality.results.warehouse_datasets`), which differs for marts
+        (schema ``marts_<mission>``)."""
         return f"{self.layer}.{self.table}"
 
 

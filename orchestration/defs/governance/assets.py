@@ -12,6 +12,7 @@ result, score and declaration is about:
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from orchestration import governance
 from orchestration.contracts import load_contracts
 from orchestration.defs.governance.keys import (
     QUALITY_DECLARATIONS_KEY,
@@ -33,11 +34,14 @@ from orchestration.quality import (
     latest_results,
     write_declarations,
 )
+from orchestration.quality.results import rename_recorded_datasets
 from orchestration.settings import get_settings
 
 
 def current_checks(assets, contracts) -> list[tuple[str, str]]:
-    """``(dataset, check_name)`` of every check defined now, freshness checks included."""
+    """``(dataset, check_name)`` of every check defined now, freshness checks included; the
+    dataset as checks name it (``<layer>.<table>``, resolved to the warehouse's
+    ``<schema>.<table>`` where results are read)."""
     checks = [(a.dataset, c[0]) for a in assets for c in a.checks]
     checks += [(f"raw.{c.raw_table}", CHECK_NAME) for c in contracts]
     return checks
@@ -60,10 +64,14 @@ def _markdown_table(header: list[str], rows: list[list]) -> str:
 
 
 def build_governance_assets(models) -> list[dg.AssetsDefinition]:
-    """The quality governance assets, downstream of the validated and published assets."""
+    """The quality governance assets, downstream of the validated and published assets.
+
+    Declarations are written for the published conformed tables and marts; the reference
+    code lists are standards, not measured by the quality suites."""
     contracts = load_contracts()
     assets = validated_assets()
     validated_keys = sorted({a.key for a in assets} | {a_key(c) for c in contracts}, key=str)
+    models = [m for m in models if m.layer != "reference"]
     published_keys = [dg.AssetKey([m.layer, m.name]) for m in models]
 
     @governance_asset(
@@ -73,12 +81,15 @@ def build_governance_assets(models) -> list[dg.AssetsDefinition]:
         description=(
             "Append-only history of every quality check's result: run_id, validated_at, "
             "dataset, check_name, GDQF dimension, severity, success, element_count, "
-            "unexpected_count, unexpected_percent, observed_value (and any platform error)."
+            "unexpected_count, unexpected_percent, observed_value (and any platform error). "
+            "dataset is the table's <schema>.<table> in the warehouse."
         ),
+        metadata=governance.asset_metadata("quality_results"),
     )
     def quality_results(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
         with warehouse.get_connection() as con:
             ensure_results_table(con)
+            rename_recorded_datasets(con)
             total = con.execute("select count(*) from governance.quality_results").fetchone()[0]
             rows = con.execute(
                 "select dataset, check_name, dimension, severity, success, unexpected_percent, "
@@ -119,6 +130,7 @@ def build_governance_assets(models) -> list[dg.AssetsDefinition]:
             "checks' scores: % of rows meeting a row-level check, 100 or 0 for a whole-table "
             "check), the target declared in the contract or suite, and whether it is met."
         ),
+        metadata=governance.asset_metadata("quality_scorecard"),
     )
     def quality_scorecard(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
         with warehouse.get_connection() as con:
@@ -162,6 +174,7 @@ def build_governance_assets(models) -> list[dg.AssetsDefinition]:
             "results: what was checked, what was found, and the scores against targets. "
             "Written to governance.quality_declarations and <data dir>/docs/declarations/."
         ),
+        metadata=governance.asset_metadata("quality_declarations"),
     )
     def quality_declarations(warehouse: DuckDBResource):
         out_dir = get_settings().docs_dir / "declarations"

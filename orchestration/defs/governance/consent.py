@@ -3,7 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration import privacy
+from orchestration import governance, privacy
 from orchestration.defs.governance.keys import CONSENT_KEY, governance_asset
 from orchestration.defs.linkage.assets import PERSON_MATCHES_KEY
 from orchestration.settings import get_settings
@@ -22,12 +22,16 @@ HEALTH_OUTPUTS = {"conformed.gp_registrations": "staging.stg_nhs__gp_registratio
         "data opt-out left out of each output derived from health data (the person index "
         "records its own count when it links)."
     ),
-    metadata={"dagster/table_name": "governance.consent_exclusions"},
+    metadata=governance.asset_metadata("consent_exclusions"),
     check_specs=[
         dg.AssetCheckSpec(
             name="no_opted_out_patient_in_health_outputs",
             asset=CONSENT_KEY,
-            description="No registration of an opted-out patient is in conformed.gp_registrations.",
+            description=(
+                "[validity · ERROR] No registration of a patient on the national data opt-out "
+                "is in conformed.gp_registrations: the output keeps the consent rule."
+            ),
+            metadata={"gdqf_dimension": "validity", "severity": "ERROR"},
         )
     ],
 )

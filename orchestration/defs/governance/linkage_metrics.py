@@ -24,29 +24,37 @@ MAX_SHARE_CONFLICTING_DOB = 0.05
 """Share of person links whose dates of birth may differ (typos, transpositions)."""
 
 
-def _check(name: str, description: str) -> dg.AssetCheckSpec:
+def _check(name: str, dimension: str, description: str) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
-        name=name, asset=LINKAGE_METRICS_KEY, description=description, blocking=False
+        name=name,
+        asset=LINKAGE_METRICS_KEY,
+        description=f"[{dimension} · ERROR, not blocking] {description}",
+        blocking=False,
+        metadata={"gdqf_dimension": dimension, "severity": "ERROR"},
     )
 
 
 CHECKS = [
     _check(
         "person_f1_at_least_0_95",
+        "accuracy",
         f"Person linkage pairwise F1 against the ground truth is at least {MIN_F1} "
         "(passes unmeasured where there is no ground truth).",
     ),
     _check(
         "property_f1_at_least_0_95",
+        "accuracy",
         f"Property linkage pairwise F1 against the ground truth is at least {MIN_F1} "
         "(passes unmeasured where there is no ground truth).",
     ),
     _check(
         "person_largest_cluster_at_most_50",
+        "accuracy",
         f"No person holds more than {MAX_CLUSTER_SIZE} records (over-linking).",
     ),
     _check(
         "person_conflicting_dob_share_at_most_5_percent",
+        "consistency",
         "At most 5% of the person links kept by the clustering (refused links join nobody) "
         "join two records whose dates of birth are both known and differ.",
     ),
@@ -63,7 +71,7 @@ CHECKS = [
         "always the records, clusters, largest cluster, cluster-size distribution and the "
         "share of person links with conflicting dates of birth."
     ),
-    metadata={"dagster/table_name": "governance.linkage_metrics"},
+    metadata=governance.asset_metadata("linkage_metrics"),
 )
 def linkage_metrics_asset(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
     """Measures the person and property indexes and appends to governance.linkage_metrics."""

@@ -24,19 +24,22 @@ CHECKS = [
         asset=LINKAGE_SOURCE_PAIRS_KEY,
         blocking=False,
         description=(
-            "WARN: at most 5% of a source pair's records have their best candidate in the "
-            "uncertain band (match probability 0.1 to 0.9); unmeasured while the person index "
-            "keeps no scored pairs below the threshold (linkage.person_candidates)."
+            "[accuracy · WARN] At most 5% of a source pair's records have their best candidate "
+            "in the uncertain band (match probability 0.1 to 0.9); unmeasured while the person "
+            "index keeps no scored pairs below the threshold (linkage.person_candidates)."
         ),
+        metadata={"gdqf_dimension": "accuracy", "severity": "WARN"},
     ),
     dg.AssetCheckSpec(
         name=LINK_RATE_CHECK,
         asset=LINKAGE_SOURCE_PAIRS_KEY,
         blocking=False,
         description=(
-            "WARN: the share of a source's records linked to another source is at least the "
-            "expectedLinkRate its contract declares (sources that declare none pass)."
+            "[completeness · WARN] The share of a source's records linked to another source is "
+            "at least the expectedLinkRate its contract declares (sources that declare none "
+            "pass)."
         ),
+        metadata={"gdqf_dimension": "completeness", "severity": "WARN"},
     ),
 ]
 
@@ -105,7 +108,7 @@ def source_pair_checks(
         "deciles, the share of records whose best candidate is uncertain (match probability "
         "0.1 to 0.9) and the model's own estimated precision and recall."
     ),
-    metadata={"dagster/table_name": "governance.linkage_source_pairs"},
+    metadata=governance.asset_metadata("linkage_source_pairs"),
 )
 def linkage_source_pairs(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
     """Measures the person index per pair of sources; appends to linkage_source_pairs."""

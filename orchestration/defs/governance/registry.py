@@ -59,20 +59,7 @@ def build_contracts_asset(contracts: list[Contract]) -> dg.AssetsDefinition:
             "classification, format, legal basis and purpose of every contract under "
             "expectations/contracts."
         ),
-        metadata={
-            "dagster/column_schema": dg.TableSchema(
-                columns=[
-                    dg.TableColumn("contract_id", "varchar"),
-                    dg.TableColumn("version", "varchar"),
-                    dg.TableColumn("status", "varchar"),
-                    dg.TableColumn("owner", "varchar"),
-                    dg.TableColumn("department", "varchar"),
-                    dg.TableColumn("dataset", "varchar"),
-                    dg.TableColumn("classification", "varchar"),
-                ]
-            ),
-            "dagster/table_name": "governance.contracts",
-        },
+        metadata=governance.asset_metadata("contracts"),
     )
     def contracts_registry(warehouse: DuckDBResource) -> dg.MaterializeResult:
         rows = contract_rows(contracts)
@@ -109,6 +96,7 @@ def build_ingestion_log_asset(contracts: list[Contract]) -> dg.AssetsDefinition:
             "One row per landing file the platform has seen: loaded, rejected or duplicate, with "
             "rows in, loaded and quarantined, the run and a message."
         ),
+        metadata=governance.asset_metadata("ingestion_log"),
     )
     def ingestion_log(warehouse: DuckDBResource):
         with warehouse.get_connection() as con:

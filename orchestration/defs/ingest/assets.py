@@ -5,11 +5,13 @@ from datetime import timedelta
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from orchestration import lineage
 from orchestration.contracts import Contract, load_contracts
 from orchestration.defs.ingest.sensors import build_landing_sensor
 from orchestration.defs.pipeline.jobs import everything_job
 from orchestration.defs.resources import WAREHOUSE_POOL, retry_transient
 from orchestration.ingest import LINEAGE_COLUMNS, ingest_dataset
+from orchestration.ingest.tables import LINEAGE_DESCRIPTIONS, raw_column_descriptions
 from orchestration.quality.timeliness import allowed_age_days
 from orchestration.settings import get_settings
 from orchestration.sql import quote_identifier
@@ -20,6 +22,12 @@ FRESHNESS_CHECK_NAME = "freshness_check"
 FRESHNESS_SENSOR_INTERVAL_SECONDS = 600
 """How often the delivery freshness checks are evaluated between runs."""
 
+FRESHNESS_DIMENSION = "timeliness"
+"""The GDQF dimension of the delivery freshness checks."""
+
+FRESHNESS_SEVERITY = dg.AssetCheckSeverity.WARN
+"""An overdue delivery is a warning: the freshness checks never block a run."""
+
 
 def raw_asset_key(contract: Contract) -> dg.AssetKey:
     """Asset key of a contract's raw table."""
@@ -27,20 +35,28 @@ def raw_asset_key(contract: Contract) -> dg.AssetKey:
 
 
 def _column_schema(contract: Contract) -> dg.TableSchema:
+    """The raw table's columns, described as the warehouse comments them
+    (:func:`~orchestration.ingest.tables.raw_column_descriptions`)."""
+    described = raw_column_descriptions(contract)
     columns = [
         dg.TableColumn(
             name=c.name,
             type="varchar",
-            description=(
-                f"{c.description} Delivered as {c.physical_name!r}; standard attribute "
-                f"{c.standard_attribute}; classification {c.classification}."
-            ),
+            description=described[c.name],
             constraints=dg.TableColumnConstraints(nullable=not c.required, unique=c.unique),
             tags={"standard_attribute": c.standard_attribute, "classification": c.classification},
         )
         for c in contract.columns
     ]
-    columns += [dg.TableColumn(name=n, type=t.lower()) for n, t in LINEAGE_COLUMNS]
+    columns += [
+        dg.TableColumn(
+            name=n,
+            type=t.lower(),
+            description=LINEAGE_DESCRIPTIONS[n],
+            constraints=dg.TableColumnConstraints(nullable=False),
+        )
+        for n, t in LINEAGE_COLUMNS
+    ]
     return dg.TableSchema(columns=columns)
 
 
@@ -96,6 +112,7 @@ def build_ingest_asset(contract: Contract) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": total,
+                "dagster/column_lineage": lineage.ingest_column_lineage(contract),
                 # Freshness is about deliveries, not runs: the freshness check reads this.
                 # No delivery yet counts as the epoch (overdue), never as fresh.
                 "dagster/last_updated_timestamp": dg.MetadataValue.timestamp(
@@ -131,14 +148,16 @@ def build_delivery_freshness_checks(
     re-evaluates them between runs, so the UI (and the alert sensors) see a delivery go
     overdue even when no run happens. They read only Dagster's event log, never the
     warehouse. The in-run ``delivered_within_sla`` check records the same rule in the
-    quality results.
+    quality results. Each check describes its rule and carries its GDQF dimension
+    (:func:`describe_freshness_checks`).
     """
     checks = [
-        check
+        describe_freshness_checks(check, contract)
         for contract in contracts
         for check in dg.build_last_update_freshness_checks(
             assets=[raw_asset_key(contract)],
             lower_bound_delta=timedelta(days=allowed_age_days(contract)),
+            severity=FRESHNESS_SEVERITY,
         )
     ]
     sensor = dg.build_sensor_for_freshness_checks(
@@ -148,6 +167,39 @@ def build_delivery_freshness_checks(
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     return checks, sensor
+
+
+def describe_freshness_checks(
+    checks_def: dg.AssetChecksDefinition, contract: Contract
+) -> dg.AssetChecksDefinition:
+    """Dagster's freshness checks of a contract's raw table, each with a description of its
+    rule and ``gdqf_dimension: timeliness`` (the factory takes neither).
+
+    The checks keep the factory's op (its evaluation), keys, severity and metadata
+    (``dagster/freshness_params``, which the freshness sensor reads); only each spec's
+    description is replaced and its metadata added to.
+    """
+    severity = FRESHNESS_SEVERITY.value
+    description = (
+        f"[{FRESHNESS_DIMENSION} · {severity}] Dagster's freshness check: the latest delivery "
+        f"of {contract.title} is at most {allowed_age_days(contract):g} days old (delivered "
+        f"every {contract.frequency_days:g} days, up to {contract.latency_days:g} days late). "
+        "Re-evaluated between runs by the delivery freshness sensor."
+    )
+    specs = {
+        output: spec._replace(
+            description=description,
+            metadata={**spec.metadata, "gdqf_dimension": FRESHNESS_DIMENSION, "severity": severity},
+        )
+        for output, spec in checks_def.node_check_specs_by_output_name.items()
+    }
+    return dg.AssetChecksDefinition.create(
+        keys_by_input_name=checks_def.node_keys_by_input_name,
+        node_def=checks_def.op,
+        check_specs_by_output_name=specs,
+        can_subset=checks_def.can_subset,
+        resource_defs=checks_def.resource_defs,
+    )
 
 
 @dg.definitions

@@ -9,9 +9,11 @@ source that ``intermediate/int_person_matches`` and everything downstream read.
 import json
 
 import dagster as dg
+import duckdb
 
-from orchestration import linkage, privacy
+from orchestration import governance, linkage, privacy
 from orchestration.contracts import load_contracts
+from orchestration.defs.governance.column_lineage import person_index_column_lineage
 from orchestration.defs.resources import WAREHOUSE_POOL, retry_transient
 from orchestration.settings import get_settings
 
@@ -19,6 +21,88 @@ PERSON_RECORDS_KEY = dg.AssetKey(["intermediate", "int_person_records_unioned"])
 OPT_OUTS_KEY = dg.AssetKey(["staging", "stg_nhs__data_opt_outs"])
 PERSON_MODEL_KEY = dg.AssetKey(["linkage", "person_model"])
 PERSON_MATCHES_KEY = dg.AssetKey(["linkage", "person_matches"])
+
+_PAIR_COLUMNS = {
+    "person_record_id_l": "First person record of the pair (int_person_records_unioned).",
+    "person_record_id_r": "Second person record of the pair.",
+    "match_weight": (
+        "Overall match weight of the pair: the log2 Bayes factor that the two records are "
+        "one person, the sum of the comparisons' weights and the prior."
+    ),
+    "match_probability": "Probability that the two records are one person (0 to 1).",
+}
+
+LINKAGE_TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "person_matches": (
+        "One row per linked person record: its pseudonymous person key (one per cluster), "
+        "whether it was linked to other records, and its cluster's size. Records excluded for "
+        "consent (the opt-out list, opted-out patients' health records) are absent.",
+        {
+            "person_record_id": "The linked person record (int_person_records_unioned).",
+            "person_key": (
+                "Keyed HMAC of the cluster's anchor (its NINO, else NHS number, else smallest "
+                "record id), domain 'person'."
+            ),
+            "match_rule": "probabilistic (linked to at least one other record) or unlinked.",
+            "cluster_size": "Records in the person's cluster.",
+        },
+    ),
+    "person_links": (
+        "Every pair of person records scored at or above the match threshold (a link), with "
+        "each comparison's match weight, so that every link can be explained.",
+        _PAIR_COLUMNS,
+    ),
+    "person_candidates": (
+        "Each person record's best-scoring pair below the match threshold with a match "
+        "probability of at least 0.1: the uncertain band that clerical review samples. Same "
+        "columns as person_links.",
+        _PAIR_COLUMNS,
+    ),
+}
+"""The tables the person index writes in schema ``linkage``: description and column
+descriptions (a ``match_weight_<comparison>`` column is described by :func:`linkage_columns`).
+``person_matches`` is also the dbt source ``linkage.person_matches``, documented alike."""
+
+
+def linkage_columns(table: str, columns: list[str]) -> dict[str, str]:
+    """The description of each of ``columns`` of linkage table ``table``."""
+    described = LINKAGE_TABLES[table][1]
+    out = {}
+    for column in columns:
+        if column in described:
+            out[column] = described[column]
+        elif column.startswith("match_weight_"):
+            comparison = column.removeprefix("match_weight_")
+            out[column] = (
+                f"Match weight of the {comparison} comparison: log2 Bayes factor of the level "
+                "the pair reached, positive where agreement points to one person, negative "
+                "where disagreement points to two."
+            )
+    return out
+
+
+def describe_linkage_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Comments the linkage tables and their columns in the warehouse."""
+    for table, (description, _) in LINKAGE_TABLES.items():
+        columns = [
+            c
+            for (c,) in con.execute(
+                "select column_name from duckdb_columns() where database_name = "
+                "current_database() and schema_name = 'linkage' and table_name = ?",
+                [table],
+            ).fetchall()
+        ]
+        governance.comment_on(con, "linkage", table, description, linkage_columns(table, columns))
+
+
+def _person_matches_schema() -> dg.TableSchema:
+    types = {"cluster_size": "bigint"}
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name=name, type=types.get(name, "varchar"), description=text)
+            for name, text in LINKAGE_TABLES["person_matches"][1].items()
+        ]
+    )
 
 
 class PersonModelConfig(dg.Config):
@@ -135,7 +219,10 @@ def person_model(context: dg.AssetExecutionContext, config: PersonModelConfig):
         "excludes (the national data opt-out list and opted-out patients' health records) "
         "are left out, and their number is recorded in governance.consent_exclusions."
     ),
-    metadata={"dagster/table_name": "linkage.person_matches"},
+    metadata={
+        "dagster/table_name": "linkage.person_matches",
+        "dagster/column_schema": _person_matches_schema(),
+    },
 )
 @retry_transient
 def person_matches(context: dg.AssetExecutionContext):
@@ -154,6 +241,7 @@ def person_matches(context: dg.AssetExecutionContext):
         run = linkage.run_person_linkage(con, model, settings.pseudonym_key, health)
         linkage.write_index(con)
         con.execute("use wh").complete()
+        describe_linkage_tables(con)
         privacy.record_exclusions(
             con,
             context.run.run_id,
@@ -170,6 +258,7 @@ def person_matches(context: dg.AssetExecutionContext):
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": run.records,
+            "dagster/column_lineage": person_index_column_lineage(),
             "model_version": path.stem,
             "persons": run.clusters,
             "links": run.links,

@@ -18,6 +18,7 @@ from orchestration.project import dbt_project, ensure_manifest
 from orchestration.publish import (
     blocking_failures,
     publish_snapshot,
+    published_columns,
     published_models,
     published_tables,
 )
@@ -35,6 +36,21 @@ def forbidden_columns(contracts) -> set[str]:
         for c in contract.columns
         if STANDARD_ATTRIBUTES[c.standard_attribute].direct_identifier
     }
+
+
+def column_schema(models) -> dg.TableSchema:
+    """Every column the snapshot publishes, named ``<schema>.<table>.<column>``, with its type
+    and description: the snapshot's catalogue, as the asset's column schema."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=f"{schema}.{table}.{column.name}",
+                type=column.type or "?",
+                description=column.description,
+            )
+            for schema, table, column in published_columns(models)
+        ]
+    )
 
 
 def build_publish_asset(models) -> dg.AssetsDefinition:
@@ -56,12 +72,16 @@ def build_publish_asset(models) -> dg.AssetsDefinition:
         tags={"layer": "published"},
         description=(
             "What analysts query: <data dir>/published/analytics.duckdb, a read-only snapshot "
-            "of the conformed tables and marts whose dbt meta.publish is not false, and the "
+            "of the conformed tables and marts whose dbt meta.publish is not false, the "
+            "reference code lists (schema reference) that decode their coded columns, and the "
             "governance tables meant for analysts (quality, linkage, consent, the contract "
-            "registry and governance.publication). Written to a new "
+            "registry and governance.publication). Every table and column carries its "
+            "description as a comment (duckdb_tables(), duckdb_columns()). Written to a new "
             "file, checked, then renamed into place atomically, and only when every blocking "
-            "(ERROR) quality check passed; otherwise the previous snapshot stays."
+            "(ERROR) quality check passed; otherwise the previous snapshot stays. Its column "
+            "schema lists every published column as <schema>.<table>.<column>."
         ),
+        metadata={"dagster/column_schema": column_schema(models)},
     )
     @retry_transient
     def analytics(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
@@ -90,6 +110,9 @@ def build_publish_asset(models) -> dg.AssetsDefinition:
                 "tables": len(publication.tables),
                 "dagster/row_count": rows,
                 "published_at": publication.published_at.isoformat(),
+                "undocumented": dg.MetadataValue.md(
+                    "\n".join(f"- {name}" for name in publication.undocumented) or "none"
+                ),
                 "contents": dg.MetadataValue.md(
                     "| table | rows |\n|---|---|\n"
                     + "\n".join(f"| {s}.{t} | {n:,} |" for s, t, n in publication.tables)

@@ -14,8 +14,10 @@ not materialized in that run, so nothing reaches the published snapshot. WARN ch
 recorded. Every result is also appended to ``governance.quality_results``.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -24,6 +26,7 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.contracts import Contract, load_contracts
 from orchestration.defs.resources import WAREHOUSE_POOL, retry_transient
+from orchestration.project import ensure_manifest
 from orchestration.quality import (
     CHECK_NAME,
     GreatExpectationsResource,
@@ -59,6 +62,8 @@ class ValidatedAsset:
         checks: ``(check_name, dimension, severity, description)`` of each expectation.
         contract: The contract its suite is generated from (raw tables), else None.
         suite: The hand-written suite source (other layers), else None.
+        schema: The warehouse schema of the table (``raw``, ``conformed``,
+            ``marts_<mission>``); empty when unknown, then the layer stands for it.
     """
 
     layer: str
@@ -66,6 +71,7 @@ class ValidatedAsset:
     checks: tuple[tuple[str, str, str, str], ...]
     contract: Contract | None = None
     suite: Any = None
+    schema: str = ""
 
     @property
     def key(self) -> dg.AssetKey:
@@ -74,8 +80,10 @@ class ValidatedAsset:
 
     @property
     def dataset(self) -> str:
-        """``<layer>.<table>``: the name results are recorded under."""
-        return f"{self.layer}.{self.table}"
+        """``<schema>.<table>``: the table in the warehouse, the name results are recorded
+        under. Without a known schema, ``<layer>.<table>``, which
+        :func:`~orchestration.quality.results.warehouse_datasets` resolves when recording."""
+        return f"{self.schema or self.layer}.{self.table}"
 
 
 def contract_assets(contracts: Iterable[Contract]) -> list[ValidatedAsset]:
@@ -85,12 +93,24 @@ def contract_assets(contracts: Iterable[Contract]) -> list[ValidatedAsset]:
     for c in contracts:
         checks = tuple(contract_checks(c))
         if checks:
-            assets.append(ValidatedAsset(layer="raw", table=c.raw_table, checks=checks, contract=c))
+            assets.append(
+                ValidatedAsset(
+                    layer="raw", table=c.raw_table, checks=checks, contract=c, schema="raw"
+                )
+            )
     return assets
 
 
-def suite_assets(sources: Iterable[Any]) -> list[ValidatedAsset]:
-    """The assets with a hand-written suite, and the checks their expectations define."""
+def suite_assets(
+    sources: Iterable[Any], schemas: Mapping[tuple[str, str], str] | None = None
+) -> list[ValidatedAsset]:
+    """The assets with a hand-written suite, and the checks their expectations define.
+
+    Args:
+        sources: The hand-written suites.
+        schemas: Warehouse schema by ``(layer, table)`` (:func:`model_schemas`); a table not
+            in it is named by its layer.
+    """
     return [
         ValidatedAsset(
             layer=s.layer,
@@ -99,9 +119,25 @@ def suite_assets(sources: Iterable[Any]) -> list[ValidatedAsset]:
                 (c.check_name, c.dimension, c.severity, c.description) for c in check_specs(s.suite)
             ),
             suite=s,
+            schema=(schemas or {}).get((s.layer, s.table), ""),
         )
         for s in sources
     ]
+
+
+def model_schemas(manifest_path: Path) -> dict[tuple[str, str], str]:
+    """The warehouse schema of each dbt model and seed by ``(layer, name)``, the layer as its
+    asset key has it (schemas ``marts_<mission>`` are layer ``marts``, seeds ``reference``)."""
+    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    schemas = {}
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") not in {"model", "seed"} or not node.get("schema"):
+            continue
+        schema = node["schema"]
+        layer = "reference" if node["resource_type"] == "seed" else schema
+        layer = "marts" if layer.startswith("marts") else layer
+        schemas[(layer, node.get("alias") or node["name"])] = schema
+    return schemas
 
 
 def _severity(value: str) -> dg.AssetCheckSeverity:
@@ -135,14 +171,21 @@ def check_result(asset_key: dg.AssetKey, outcome: Any, extra: dict | None = None
     )
 
 
+def _check_metadata(dimension: str, severity: str) -> dict[str, str]:
+    """Metadata of a check spec: its GDQF dimension (``gdqf_dimension``, as the dbt and
+    governance checks carry it; ``dimension`` kept for what reads it) and severity."""
+    return {"gdqf_dimension": dimension, "dimension": dimension, "severity": severity}
+
+
 def _spec(asset: ValidatedAsset, check: tuple[str, str, str, str]) -> dg.AssetCheckSpec:
     name, dimension, severity, description = check
+    text = " ".join((description or "").split()) or name.replace("_", " ").capitalize() + "."
     return dg.AssetCheckSpec(
         name=name,
         asset=asset.key,
-        description=f"[{dimension} · {severity}] {description}".strip(),
+        description=f"[{dimension} · {severity}] {text}",
         blocking=severity == "ERROR",
-        metadata={"dimension": dimension, "severity": severity},
+        metadata=_check_metadata(dimension, severity),
     )
 
 
@@ -157,6 +200,8 @@ def _relation(con, asset: ValidatedAsset) -> tuple[str, dict[str, Any]]:
         if batch:
             info.update({"batch_id": batch[0], "batch_rows": batch[1]})
         return sql, info
+    if asset.schema:
+        return relation_sql(asset.schema, asset.table), {"validated": asset.dataset}
     pattern = "marts%" if asset.layer == "marts" else asset.layer
     row = con.execute(
         "select table_schema from information_schema.tables "
@@ -231,7 +276,7 @@ def build_drift_checks(contracts: Sequence[Contract]) -> dg.AssetChecksDefinitio
                 "contract's format."
             ),
             blocking=True,
-            metadata={"dimension": "validity", "severity": "ERROR"},
+            metadata=_check_metadata("validity", "ERROR"),
         )
         for key, c in by_key.items()
     ]
@@ -256,7 +301,7 @@ def build_freshness_checks(contracts: Sequence[Contract]) -> dg.AssetChecksDefin
                 f"[timeliness · WARN] The latest delivery is at most {allowed_age_days(c):g} "
                 f"days old (every {c.frequency_days:g} days, up to {c.latency_days:g} days late)."
             ),
-            metadata={"dimension": "timeliness", "severity": "WARN"},
+            metadata=_check_metadata("timeliness", "WARN"),
         )
         for key, c in by_key.items()
     ]
@@ -297,8 +342,10 @@ def _per_contract_checks(
 
 
 def validated_assets() -> list[ValidatedAsset]:
-    """Every asset validated by a suite: raw tables from contracts, then hand-written suites."""
-    return contract_assets(load_contracts()) + suite_assets(load_suites())
+    """Every asset validated by a suite: raw tables from contracts, then hand-written suites,
+    each named by its warehouse table (the schemas of dbt's tables from its manifest)."""
+    schemas = model_schemas(ensure_manifest())
+    return contract_assets(load_contracts()) + suite_assets(load_suites(), schemas)
 
 
 @dg.definitions

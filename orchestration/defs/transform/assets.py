@@ -8,9 +8,11 @@ from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
+    DbtProject,
     dbt_assets,
 )
 
+from orchestration import lineage
 from orchestration.contracts import Contract, load_contracts
 from orchestration.defs.resources import WAREHOUSE_POOL, retry_transient
 from orchestration.project import (
@@ -19,6 +21,7 @@ from orchestration.project import (
     ensure_manifest,
     invocation_target,
 )
+from orchestration.standards import GDQF_DIMENSIONS
 
 LAYERS = ("staging", "intermediate", "conformed", "marts", "reference")
 
@@ -36,17 +39,96 @@ def layer_of(props: Mapping[str, Any]) -> str:
     return schema if schema in LAYERS else "staging"
 
 
+DIMENSION_BY_TEST = {
+    "not_null": "completeness",
+    "not_null_proportion": "completeness",
+    "at_least_one": "completeness",
+    "unique": "uniqueness",
+    "unique_combination_of_columns": "uniqueness",
+    "accepted_values": "validity",
+    "relationships": "validity",
+    "accepted_range": "validity",
+    "expression_is_true": "validity",
+    "equal_rowcount": "consistency",
+    "equality": "consistency",
+    "recency": "timeliness",
+}
+"""The GDQF dimension a dbt generic test measures, by test name; a test's ``meta.dimension``
+overrides it (and is required for a test not named here)."""
+
+
+class MissingDimension(ValueError):
+    """A dbt test has no GDQF dimension; the message says how to give it one."""
+
+
+def _meta(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    return {**(props.get("meta") or {}), **((props.get("config") or {}).get("meta") or {})}
+
+
+def dimension_of_test(test: Mapping[str, Any]) -> str:
+    """The GDQF dimension of a dbt test: its ``meta.dimension``, else its test type's.
+
+    Raises:
+        MissingDimension: Neither gives one of :data:`~orchestration.standards.GDQF_DIMENSIONS`.
+    """
+    kind = (test.get("test_metadata") or {}).get("name") or "singular"
+    dimension = _meta(test).get("dimension") or DIMENSION_BY_TEST.get(kind)
+    if dimension not in GDQF_DIMENSIONS:
+        raise MissingDimension(
+            f"dbt test {test['name']} ({kind}) has "
+            + (f"dimension {dimension!r}, not" if dimension else "no dimension: give it")
+            + f" one of {', '.join(GDQF_DIMENSIONS)} in its config, e.g. "
+            "config: {meta: {dimension: validity}}"
+        )
+    return dimension
+
+
+def _relation(manifest: Mapping[str, Any], unique_id: str) -> str:
+    node = manifest["nodes"].get(unique_id) or manifest["sources"].get(unique_id) or {}
+    return f"{node.get('schema')}.{node.get('alias') or node.get('identifier') or node.get('name')}"
+
+
+def describe_test(test: Mapping[str, Any], manifest: Mapping[str, Any]) -> str:
+    """What a dbt test asserts, in words: its own description, else one made from its type."""
+    if test.get("description"):
+        return " ".join(test["description"].split())
+    metadata = test.get("test_metadata") or {}
+    kwargs = metadata.get("kwargs") or {}
+    column = kwargs.get("column_name") or test.get("column_name")
+    kind = metadata.get("name")
+    if kind == "not_null":
+        return f"{column} is never null."
+    if kind == "unique":
+        return f"No two rows have the same {column}."
+    if kind == "accepted_values":
+        return f"{column} is one of {', '.join(map(str, kwargs.get('values') or []))} (or null)."
+    if kind == "relationships":
+        parents = [
+            n for n in test.get("depends_on", {}).get("nodes", []) if n != test.get("attached_node")
+        ]
+        target = _relation(manifest, parents[0]) if parents else kwargs.get("to")
+        return f"Every {column} is a {kwargs.get('field')} of {target} (or null)."
+    return f"dbt test {kind or test['name']}" + (f" on {column}." if column else ".")
+
+
 class CommonGroundTranslator(DagsterDbtTranslator):
-    """Maps dbt nodes to Common Ground asset keys, groups and owners.
+    """Maps dbt nodes to Common Ground asset keys, groups, owners and checks.
 
     Sources are the ingest assets' raw tables (``raw/<department>__<dataset>``); models are
-    keyed ``<layer>/<model>`` and grouped by layer; owners come from the model's ``meta.owner``
-    or, for staging models, from the contract of the department they stage.
+    keyed ``<layer>/<model>`` and grouped by layer. A department has one owner, its contracts'
+    (``contract.owner``): staging models take their department's, and so does a model whose
+    ``meta.department`` names one; other models take ``meta.owner`` (a team), else the data
+    platform team. dbt tests are asset checks described in words, with the GDQF dimension
+    they measure (``gdqf_dimension``: by test type, or the test's ``meta.dimension``).
     """
 
     def __init__(self, contracts: list[Contract]):
-        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
-        self._owners = {c.department: c.owner for c in contracts}
+        super().__init__(
+            settings=DagsterDbtTranslatorSettings(
+                enable_asset_checks=True, enable_code_references=True
+            )
+        )
+        self._owners = department_owners(contracts)
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -60,22 +142,90 @@ class CommonGroundTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return layer_of(dbt_resource_props)
 
-    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
-        meta = (
-            (dbt_resource_props.get("config") or {}).get("meta")
-            or dbt_resource_props.get("meta")
-            or {}
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        # The description only, not dagster-dbt's raw SQL after it: that holds unrendered
+        # Jinja (var(...)). The code reference in the metadata links to the model's file.
+        return dbt_resource_props.get("description") or (
+            f"dbt {dbt_resource_props['resource_type']} {dbt_resource_props['name']}"
         )
+
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        metadata = dict(super().get_metadata(dbt_resource_props))
+        # A seed's column types are in its config (column_types), not on its columns.
+        types = (dbt_resource_props.get("config") or {}).get("column_types") or {}
+        schema = metadata.get("dagster/column_schema")
+        if types and isinstance(schema, dg.TableSchema):
+            metadata["dagster/column_schema"] = dg.TableSchema(
+                columns=[
+                    dg.TableColumn(
+                        name=c.name,
+                        type=types.get(c.name, c.type) if c.type == "?" else c.type,
+                        description=c.description,
+                        constraints=c.constraints,
+                        tags=c.tags,
+                    )
+                    for c in schema.columns
+                ],
+                constraints=schema.constraints,
+            )
+        return metadata
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
+        meta = _meta(dbt_resource_props)
+        department = meta.get("department")
+        fqn = dbt_resource_props.get("fqn") or []
+        if not department and len(fqn) > 2 and fqn[1] == "staging":
+            department = fqn[2]
+        if department in self._owners:
+            return [self._owners[department]]
         owner = meta.get("owner")
         if owner:
             return [owner if "@" in owner or owner.startswith("team:") else f"team:{owner}"]
-        fqn = dbt_resource_props.get("fqn") or []
-        if len(fqn) > 2 and fqn[1] == "staging" and fqn[2] in self._owners:
-            return [self._owners[fqn[2]]]
         return ["team:data-platform"]
 
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
         return {**super().get_tags(dbt_resource_props), "layer": layer_of(dbt_resource_props)}
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        test = self.get_resource_props(manifest, unique_id)
+        dimension = dimension_of_test(test)
+        severity = "ERROR" if spec.blocking else "WARN"
+        return dg.AssetCheckSpec(
+            name=spec.name,
+            asset=spec.asset_key,
+            description=f"[{dimension} · {severity}] {describe_test(test, manifest)}",
+            additional_deps=spec.additional_deps,
+            blocking=spec.blocking,
+            metadata={**spec.metadata, "gdqf_dimension": dimension, "severity": severity},
+            automation_condition=spec.automation_condition,
+        )
+
+
+def department_owners(contracts: list[Contract]) -> dict[str, str]:
+    """The owner of each department: the one owner its contracts name.
+
+    Raises:
+        ValueError: Two contracts of one department name different owners.
+    """
+    owners: dict[str, str] = {}
+    for contract in sorted(contracts, key=lambda c: str(c.path)):
+        known = owners.setdefault(contract.department, contract.owner)
+        if known != contract.owner:
+            raise ValueError(
+                f"department {contract.department} has two owners in its contracts ({known} and "
+                f"{contract.owner}, in {contract.path}): give every contract of a department "
+                "the same owner"
+            )
+    return owners
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
@@ -83,7 +233,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     target = invocation_target(context.op.name, context.run.run_id)
     with dbt_environment():
         invocation = dbt.cli(["build"], context=context, target_path=target)
-    yield from invocation.stream()
+    yield from lineage.with_column_lineage(invocation)
 
 
 @dg.definitions
