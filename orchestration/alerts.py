@@ -15,7 +15,6 @@ whether the webhook took the alert is kept (``webhook_status``).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import http.client
 import json
@@ -24,7 +23,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,7 +35,7 @@ from orchestration import governance
 from orchestration.faults import explain_chain
 from orchestration.lease import WarehouseBusyError, warehouse_lease
 from orchestration.settings import Settings
-from orchestration.state import read_json_state, write_atomically
+from orchestration.state import exclusive_lock, read_json_state, write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -304,17 +303,9 @@ def _record_path(data_dir: Path) -> Path:
     return alerts_dir(data_dir) / "raised.json"
 
 
-@contextlib.contextmanager
-def _alerts_lock(data_dir: Path) -> Iterator[None]:
+def _alerts_lock(data_dir: Path):
     """Serialises raising alerts (sensor threads and processes) on one data directory."""
-    path = alerts_dir(data_dir) / "alerts.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return exclusive_lock(alerts_dir(data_dir) / "alerts.lock")
 
 
 def _read_record(data_dir: Path) -> dict[str, str]:

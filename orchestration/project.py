@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import hashlib
 import os
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestration.settings import REPO_ROOT, get_settings
-from orchestration.state import read_digest, write_atomically
+from orchestration.state import exclusive_lock, read_digest, write_atomically
 
 if TYPE_CHECKING:
     from dagster_dbt import DbtProject
@@ -126,8 +125,7 @@ def ensure_manifest(force: bool = False) -> Path:
     if not force and project.manifest_path.exists() and read_digest(stamp) == digest:
         return project.manifest_path
     target.mkdir(parents=True, exist_ok=True)
-    with open(target / PARSE_LOCK, "a") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+    with exclusive_lock(target / PARSE_LOCK):
         if not force and project.manifest_path.exists() and read_digest(stamp) == digest:
             return project.manifest_path
         dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())

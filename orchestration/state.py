@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,19 @@ def check_data_dir(data_dir: Path) -> None:
             f"Data directory {data_dir} is not readable and writable by this user: {hint}, "
             "or fix its permissions."
         )
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Holds an exclusive ``flock`` on ``path`` (created if missing) for the ``with`` block,
+    waiting for it: serialises one piece of work across threads and processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _locked(path: Path) -> bool:

@@ -6,12 +6,11 @@ See :mod:`orchestration.openlineage` for where the events go.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import re
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +29,7 @@ from openlineage.client.transport.http import (
 
 from orchestration.openlineage.events import MAX_ERROR_CHARS, run_events
 from orchestration.settings import Settings
-from orchestration.state import read_json_state, write_atomically
+from orchestration.state import exclusive_lock, read_json_state, write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -162,17 +161,9 @@ def _emit_run(instance, run_id: str, assets: Any, settings: Settings, timeout: f
     return Emission(run_id=run_id, events=len(events), path=path, http=http)
 
 
-@contextlib.contextmanager
-def _emission_lock(data_dir: Path) -> Iterator[None]:
+def _emission_lock(data_dir: Path):
     """Serialises emission on one data directory (the sensors' and the CLI's processes)."""
-    path = state_dir(data_dir) / "emit.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return exclusive_lock(state_dir(data_dir) / "emit.lock")
 
 
 def _write_file(events: Sequence[RunEvent], path: Path) -> Path | None:
