@@ -291,6 +291,24 @@ TABLES: dict[str, GovernanceTable] = {
             history=True,
         ),
         GovernanceTable(
+            "person_key_changes",
+            "Every person key that person records held and no longer hold after a linkage "
+            "run, with the key they hold now and why: merge (records of two or more persons "
+            "are now one person), split (one person's records are now two or more persons), "
+            "re-keyed (the same records keyed anew because the person's anchor identifier "
+            "changed) or removed (the record left the index: corrected away or excluded for "
+            "consent). One row per old key, new key and reason, per run.",
+            (
+                _c("run_id", "varchar", "Dagster run of the linkage."),
+                _c("changed_at", "timestamp with time zone", "When the change was recorded."),
+                _c("old_person_key", "varchar", "Person key the records held before."),
+                _c("new_person_key", "varchar", "Person key they hold now (null: removed)."),
+                _c("reason", "varchar", "merge, split, re-keyed or removed."),
+                _c("records", "bigint", "Person records that moved from the old to the new key."),
+            ),
+            history=True,
+        ),
+        GovernanceTable(
             "sharing_log",
             "Every extract written under a sharing agreement: one row per dataset extracted.",
             (

@@ -20,6 +20,7 @@ LAYERS = {
     "governance": 1,
     "faults": 1,
     "lease": 1,
+    "incremental": 1,
     "contracts": 2,
     "ingest": 2,
     "linkage": 2,

@@ -203,13 +203,33 @@ def render_staging_sql(contract: Contract) -> str:
     final = [f"        {names[c.name]}," for c in kept]
     final += [f"        {sql} as {name}," for name, sql in pseudonyms(contract, names)]
     lineage = ["_source_file", "_row_number", "_batch_id", "_loaded_at"]
+    unique_key = ", ".join(f"'{names[c.name]}'" for c in key)
+    keyless = " or ".join(f"{names[c.name]} is null" for c in key)
     return "\n".join(
         [
             f"-- {MARKER}",
             f"-- ({contract.path.parent.name}/{contract.path.name})",
+            "{{",
+            "    config(",
+            "        materialized='incremental',",
+            "        incremental_strategy='delete+insert',",
+            f"        unique_key=[{unique_key}],",
+            "    )",
+            "}}",
+            "",
             "with source as (",
             "",
-            f"    select * from {{{{ source('{contract.department}', '{contract.dataset}') }}}}",
+            f"    select * from {{{{ source('{contract.department}', '{contract.dataset}') }}}}"
+            " as loaded",
+            "    {% if is_incremental() %}",
+            "        -- only loads newer than any already staged: each replaces its key's row",
+            "        where",
+            "            loaded._loaded_at > (  -- noqa: RF03",
+            "                select coalesce(max(staged._loaded_at), cast('-infinity' as timestamp"
+            "))",
+            "                from {{ this }} as staged",
+            "            )",
+            "    {% endif %}",
             "",
             "),",
             "",
@@ -232,7 +252,8 @@ def render_staging_sql(contract: Contract) -> str:
             *final,
             *[f"        {c}{',' if i < len(lineage) - 1 else ''}" for i, c in enumerate(lineage)],
             "    from renamed",
-            "    where _recency_rank = 1",
+            # A row whose key cleans to null is its own record: kept, never merged.
+            f"    where _recency_rank = 1 or {keyless}",
             "",
             ")",
             "",

@@ -90,7 +90,7 @@ def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool
     )
 
 
-def _components(nodes: int, lefts: np.ndarray, rights: np.ndarray) -> np.ndarray:
+def components(nodes: int, lefts: np.ndarray, rights: np.ndarray) -> np.ndarray:
     """Connected components of a graph on ``0..nodes-1``: each node's smallest member.
 
     Vectorised label propagation: every edge whose ends carry different labels hooks the
@@ -228,7 +228,7 @@ def cluster_links(con: duckdb.DuckDBPyConnection, threshold: float = 0.9) -> int
     rights = np.asarray(edges["right_node"], dtype=np.int64)
     forgiven = np.asarray(edges["forgiven"], dtype=bool)
     typed_again = np.asarray(edges["typed_again"], dtype=bool)
-    labels = _components(count, lefts, rights)
+    labels = components(count, lefts, rights)
     conflicted = _conflicted(labels, [*identifiers, years])
     in_conflict = conflicted[labels]
     parent = np.where(in_conflict, np.arange(count, dtype=np.int64), labels)

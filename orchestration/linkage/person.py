@@ -28,9 +28,10 @@ from typing import Any
 
 import duckdb
 
+from orchestration.linkage import delta
 from orchestration.linkage.clustering import assign_person_keys, cluster_links, record_order
 from orchestration.linkage.model import comparison_counts, is_identifier_scheme
-from orchestration.linkage.model import linker as model_linker
+from orchestration.linkage.nicknames import NICKNAMES
 from orchestration.privacy import excluded_person_records_sql
 from orchestration.sql import quote_identifier
 
@@ -74,38 +75,6 @@ CANDIDATE_FLOOR = 0.1
 record's best candidate is kept in ``person_candidates``, the uncertain band that clerical
 review samples and the per-source-pair quality measures."""
 
-NICKNAMES: dict[str, str] = {
-    "AL": "ALAN", "ALEX": "ALEXANDER", "ANDY": "ANDREW", "DREW": "ANDREW", "TONY": "ANTHONY",
-    "BEN": "BENJAMIN", "BENNY": "BENJAMIN", "BOB": "ROBERT", "BOBBY": "ROBERT",
-    "ROB": "ROBERT", "ROBBIE": "ROBERT", "BILL": "WILLIAM", "BILLY": "WILLIAM",
-    "WILL": "WILLIAM", "LIAM": "WILLIAM", "CHRIS": "CHRISTOPHER", "KIT": "CHRISTOPHER",
-    "DAN": "DANIEL", "DANNY": "DANIEL", "DAVE": "DAVID", "DAVY": "DAVID", "DICK": "RICHARD",
-    "RICH": "RICHARD", "RICHIE": "RICHARD", "RICK": "RICHARD", "ED": "EDWARD",
-    "EDDIE": "EDWARD", "TED": "EDWARD", "NED": "EDWARD", "FRED": "FREDERICK",
-    "FREDDIE": "FREDERICK", "GREG": "GREGORY", "HARRY": "HENRY", "HAL": "HENRY",
-    "JIM": "JAMES", "JIMMY": "JAMES", "JAMIE": "JAMES", "JON": "JONATHAN",
-    "JOHNNY": "JOHN", "JACK": "JOHN", "JOE": "JOSEPH", "JOEY": "JOSEPH", "KEN": "KENNETH",
-    "LARRY": "LAWRENCE", "LEN": "LEONARD", "MATT": "MATTHEW", "MIKE": "MICHAEL",
-    "MICK": "MICHAEL", "MICKY": "MICHAEL", "NICK": "NICHOLAS", "NICKY": "NICHOLAS",
-    "PAT": "PATRICIA", "PETE": "PETER", "PHIL": "PHILIP", "RAY": "RAYMOND", "RON": "RONALD",
-    "SAM": "SAMUEL", "SAMMY": "SAMUEL", "STEVE": "STEPHEN", "STEVIE": "STEPHEN",
-    "STU": "STUART", "TOM": "THOMAS", "TOMMY": "THOMAS", "TIM": "TIMOTHY",
-    "ABBY": "ABIGAIL", "ALI": "ALISON", "BECKY": "REBECCA", "BECCA": "REBECCA",
-    "BETH": "ELIZABETH", "BETTY": "ELIZABETH", "LIZ": "ELIZABETH", "LIZZIE": "ELIZABETH",
-    "ELIZA": "ELIZABETH", "CATH": "CATHERINE", "CATHY": "CATHERINE", "KATE": "KATHERINE",
-    "KATIE": "KATHERINE", "KATHY": "KATHERINE", "KAT": "KATHERINE", "CHARLIE": "CHARLOTTE",
-    "LOTTIE": "CHARLOTTE", "DEBBIE": "DEBORAH", "DEB": "DEBORAH", "JENNY": "JENNIFER",
-    "JEN": "JENNIFER", "JESS": "JESSICA", "JESSIE": "JESSICA", "MAGGIE": "MARGARET",
-    "MEG": "MARGARET", "PEGGY": "MARGARET", "MANDY": "AMANDA", "SUE": "SUSAN",
-    "SUZY": "SUSAN", "VICKY": "VICTORIA", "VICKI": "VICTORIA", "TORI": "VICTORIA",
-    "MANDA": "AMANDA", "NICKI": "NICOLA", "STEPH": "STEPHANIE", "JO": "JOANNE",
-    "GABBY": "GABRIELLE", "ELLIE": "ELEANOR", "NELL": "ELEANOR", "FRAN": "FRANCES",
-    "MOLLY": "MARY", "POLLY": "MARY", "SALLY": "SARAH", "TRISH": "PATRICIA",
-}  # fmt: skip
-"""Common English nicknames and the formal given name each stands for. Names with more than
-one formal form (Sam: Samuel or Samantha) map to one of them: what matters is that a
-nickname and its formal name meet on the same value, not which."""
-
 
 @dataclass
 class LinkageRun:
@@ -135,6 +104,10 @@ class LinkageRun:
     score_seconds: float = 0.0
     cluster_seconds: float = 0.0
     blocking_comparisons: list[tuple[str, int]] = field(default_factory=list)
+    incremental: bool = False
+    changed_records: int = -1
+    touched_records: int = -1
+    key_changes: int = 0
 
 
 @dataclass
@@ -147,6 +120,9 @@ class LinkResult:
         score_seconds: Time Splink took to block and score the pairs.
         cluster_seconds: Time the constrained clustering took.
         key_seconds: Time giving each cluster its person key took.
+        changed_records: Records new or changed since the stored index (-1: a full run).
+        gone_records: Stored records gone or changed (-1: a full run).
+        touched_records: Records of the components re-clustered (-1: a full run).
     """
 
     links: int
@@ -154,6 +130,9 @@ class LinkResult:
     score_seconds: float
     cluster_seconds: float
     key_seconds: float
+    changed_records: int = -1
+    gone_records: int = -1
+    touched_records: int = -1
 
 
 def _name_key(column: str) -> str:
@@ -280,11 +259,13 @@ def link_persons(
     model: dict[str, Any],
     key: str,
     threshold: float = DEFAULT_THRESHOLD,
+    incremental: bool = False,
 ) -> LinkResult:
     """Scores, links and clusters ``person_input`` into the person index.
 
-    Creates ``person_links`` (every pair at or above the threshold, with the match weight of
-    each comparison, so each link can be explained), ``person_candidates`` (each record's
+    Creates ``person_pairs`` (every pair scored down to :data:`CANDIDATE_FLOOR`),
+    ``person_links`` (every pair at or above the threshold, with the match weight of each
+    comparison, so each link can be explained), ``person_candidates`` (each record's
     best-scoring pair below the threshold with a match probability of at least
     :data:`CANDIDATE_FLOOR`, same columns) and ``person_matches``
     (``person_record_id, person_key, match_rule, cluster_size``).
@@ -294,36 +275,19 @@ def link_persons(
         model: A trained model (Splink settings dictionary).
         key: The pseudonymisation key for ``person_key``.
         threshold: Match probability at or above which a pair is a link.
+        incremental: Continue from the index stored in the warehouse (``wh.linkage``),
+            built with the same model, key and threshold: score only the changed records
+            and re-cluster only the components they touch. The result is the same.
 
     Returns:
         The links kept and refused, and the time each step took.
     """
     started = time.perf_counter()
-    linker = model_linker(con, model)
     # One prediction down to the candidates' floor, split into links and candidates.
-    predictions = linker.inference.predict(
-        threshold_match_probability=min(CANDIDATE_FLOOR, threshold), warning_mode="never"
-    )
-    described = con.execute(f"select * from {predictions.physical_name} limit 0")
-    weights = [d[0] for d in described.description if d[0].startswith("mw_")]
-    described.fetchall()
-    columns = ", ".join(f"p.{c} as match_weight_{c[3:]}" for c in weights)
-    con.execute(
-        f"""
-        create or replace temp table person_scored as
-        select
-            p.person_record_id_l,
-            p.person_record_id_r,
-            p.match_weight,
-            p.match_probability,
-            {columns}
-        from {predictions.physical_name} as p
-        """
-    ).complete()
-    predictions.drop_table_from_database_and_remove_from_cache()
+    changed, gone = delta.score_pairs(con, model, min(CANDIDATE_FLOOR, threshold), incremental)
     con.execute(
         "create or replace table person_links as "
-        "select * from person_scored where match_probability >= ?",
+        "select * from person_pairs where match_probability >= ?",
         [threshold],
     ).complete()
     # A record's best candidate among equal weights is the other record first in a
@@ -338,7 +302,7 @@ def link_persons(
         """
         create or replace table person_candidates as
         with below as (
-            select * from person_scored where match_probability < $threshold
+            select * from person_pairs where match_probability < $threshold
         ),
         ends as (
             select person_record_id_l as record_id, person_record_id_r as other_id,
@@ -364,9 +328,14 @@ def link_persons(
         """,
         {"threshold": threshold},
     ).complete()
-    con.execute("drop table person_scored; drop table person_order").complete()
+    con.execute("drop table person_order").complete()
     scored = time.perf_counter()
-    refused = cluster_links(con, threshold)
+    touched = -1
+    if incremental:
+        touched = delta.touched_records(con)
+        refused = delta.cluster_touched(con, threshold)
+    else:
+        refused = cluster_links(con, threshold)
     clustered = time.perf_counter()
     assign_person_keys(con, key)
     links = con.execute("select count(*) from person_links").fetchall()[0][0]
@@ -376,6 +345,9 @@ def link_persons(
         score_seconds=scored - started,
         cluster_seconds=clustered - scored,
         key_seconds=time.perf_counter() - clustered,
+        changed_records=changed,
+        gone_records=gone,
+        touched_records=touched,
     )
 
 
@@ -414,7 +386,8 @@ def prepare_from_warehouse(
 
 def write_index(con: duckdb.DuckDBPyConnection) -> None:
     """Writes ``person_matches``, ``person_links`` and ``person_candidates`` to the
-    warehouse's ``linkage`` schema."""
+    warehouse's ``linkage`` schema, with what the next run continues from: the prepared
+    records (``person_input``) and every scored pair (``person_pairs``)."""
     con.execute(
         """
         create schema if not exists wh.linkage;
@@ -422,6 +395,8 @@ def write_index(con: duckdb.DuckDBPyConnection) -> None:
         create or replace table wh.linkage.person_links as select * from person_links;
         create or replace table wh.linkage.person_candidates as
         select * from person_candidates;
+        create or replace table wh.linkage.person_input as select * from person_input;
+        create or replace table wh.linkage.person_pairs as select * from person_pairs;
         """
     ).complete()
 
@@ -432,6 +407,8 @@ def run_person_linkage(
     key: str,
     health: list[tuple[str, str]],
     threshold: float = DEFAULT_THRESHOLD,
+    continue_index: bool = False,
+    run_id: str = "",
 ) -> LinkageRun:
     """Prepares, links and clusters the warehouse's person records (not yet written back).
 
@@ -441,6 +418,9 @@ def run_person_linkage(
         key: The pseudonymisation key.
         health: ``(department, dataset)`` of the health datasets (for consent).
         threshold: Match probability at or above which a pair is a link.
+        continue_index: The index stored in the warehouse was built with this model, key
+            and threshold: continue from it (incremental) when it holds what that needs.
+        run_id: The run, recorded with each person key that changed.
     """
     started = time.perf_counter()
     records, excluded = prepare_from_warehouse(con, health)
@@ -448,7 +428,11 @@ def run_person_linkage(
     counts = comparison_counts(con, model, sample)
     for rule, pairs in counts:
         logger.info("blocking rule %s: %s pairs", rule, f"{pairs:,}")
-    result = link_persons(con, model, key, threshold)
+    incremental = continue_index and delta.can_continue(con)
+    result = link_persons(con, model, key, threshold, incremental=incremental)
+    changes = 0
+    if delta.has_index(con):
+        changes = delta.record_key_changes(con, run_id)
     clusters, largest = con.execute(
         "select count(distinct person_key), coalesce(max(cluster_size), 0) from person_matches"
     ).fetchall()[0]
@@ -463,4 +447,8 @@ def run_person_linkage(
         score_seconds=result.score_seconds,
         cluster_seconds=result.cluster_seconds,
         blocking_comparisons=counts,
+        incremental=incremental,
+        changed_records=result.changed_records,
+        touched_records=result.touched_records,
+        key_changes=changes,
     )

@@ -11,11 +11,17 @@ import json
 import dagster as dg
 import duckdb
 
-from orchestration import governance, linkage, privacy
+from orchestration import governance, incremental, linkage, privacy
 from orchestration.contracts import load_contracts
 from orchestration.defs.governance.column_lineage import person_index_column_lineage
 from orchestration.defs.resources import WAREHOUSE_POOL, retry_transient
+from orchestration.linkage.delta import index_signature
+from orchestration.linkage.person import CANDIDATE_FLOOR
 from orchestration.settings import get_settings
+from orchestration.state import read_json_state, write_atomically
+
+INDEX_STATE_FILE = "person_index.json"
+"""Record (under ``<data dir>/state``) of what the stored person index was built with."""
 
 PERSON_RECORDS_KEY = dg.AssetKey(["intermediate", "int_person_records_unioned"])
 OPT_OUTS_KEY = dg.AssetKey(["staging", "stg_nhs__data_opt_outs"])
@@ -58,6 +64,36 @@ LINKAGE_TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "columns as person_links.",
         _PAIR_COLUMNS,
     ),
+    "person_pairs": (
+        "Every pair of person records the model scored with a match probability of at least "
+        "0.1 (links and candidates alike), kept so that the next run scores only the records "
+        "that changed. Same columns as person_links.",
+        _PAIR_COLUMNS,
+    ),
+    "person_input": (
+        "The person records as the linkage compared them (names folded for comparison, "
+        "nicknames resolved, consent exclusions left out), kept so that the next run can "
+        "tell which records changed. Internal to the linkage: holds direct identifiers.",
+        {
+            "person_record_id": "The person record (int_person_records_unioned).",
+            "given_name": "Given name folded for comparison (upper case, no accents).",
+            "given_name_canonical": "First given name, nickname resolved to its formal name.",
+            "family_name": "Family name folded for comparison.",
+            "date_of_birth": "Date of birth.",
+            "date_of_birth_text": "Date of birth as yyyy-mm-dd text (for typo comparisons).",
+            "sex": "Sex.",
+            "postcode": "UK postcode.",
+            "uprn": "UPRN of the record's address.",
+            "nino": "National Insurance number.",
+            "nhs_number": "NHS number.",
+            "upn_pseudonym": "Pseudonym of the unique pupil number.",
+            "postal_code": "Postal code (addresses abroad), upper case.",
+            "house_number": "House number, upper case.",
+            "street": "Street, upper case.",
+            "locality": "Locality, upper case.",
+            "region": "Region, upper case.",
+        },
+    ),
 }
 """The tables the person index writes in schema ``linkage``: description and column
 descriptions (a ``match_weight_<comparison>`` column is described by :func:`linkage_columns`).
@@ -71,6 +107,9 @@ def linkage_columns(table: str, columns: list[str]) -> dict[str, str]:
     for column in columns:
         if column in described:
             out[column] = described[column]
+        elif column.startswith("identifier_") and column.endswith("_pseudonym"):
+            scheme = column.removeprefix("identifier_").removesuffix("_pseudonym")
+            out[column] = f"Pseudonym of the record's {scheme} identifier."
         elif column.startswith("match_weight_"):
             comparison = column.removeprefix("match_weight_")
             out[column] = (
@@ -235,11 +274,35 @@ def person_matches(context: dg.AssetExecutionContext):
         )
     model = _read(path)
     health = privacy.health_datasets(load_contracts())
+    state = settings.data_dir / "state" / INDEX_STATE_FILE
+    signature = index_signature(
+        model,
+        incremental.key_digest(settings.pseudonym_key),
+        linkage.DEFAULT_THRESHOLD,
+        CANDIDATE_FLOOR,
+    )
+    continue_index = read_json_state(state).get("signature") == signature
     with linkage.warehouse_session(
         settings.warehouse_path, settings.duckdb_memory_limit, settings.data_dir / "tmp" / "linkage"
     ) as con:
-        run = linkage.run_person_linkage(con, model, settings.pseudonym_key, health)
+        # The stored index is only continued from if it was built as this run would build
+        # it; its record is removed while the index is rewritten, so a run that dies half
+        # way leaves the next one to start afresh.
+        state.unlink(missing_ok=True)
+        con.execute("use wh").complete()
+        governance.ensure(con, "person_key_changes")
+        con.execute("use memory").complete()
+        run = linkage.run_person_linkage(
+            con,
+            model,
+            settings.pseudonym_key,
+            health,
+            continue_index=continue_index,
+            run_id=context.run.run_id,
+        )
         linkage.write_index(con)
+        con.execute("checkpoint wh").complete()
+        write_atomically(state, json.dumps({"signature": signature, "run_id": context.run.run_id}))
         con.execute("use wh").complete()
         describe_linkage_tables(con)
         privacy.record_exclusions(
@@ -265,6 +328,10 @@ def person_matches(context: dg.AssetExecutionContext):
             "links_refused_conflicting_identifiers": run.refused_links,
             "largest_cluster": run.largest_cluster,
             "records_excluded_for_consent": run.excluded_records,
+            "incremental": run.incremental,
+            "records_changed": run.changed_records,
+            "records_reclustered": run.touched_records,
+            "person_key_changes": run.key_changes,
             "seconds": round(run.seconds, 2),
             "score_seconds": round(run.score_seconds, 2),
             "cluster_seconds": round(run.cluster_seconds, 2),

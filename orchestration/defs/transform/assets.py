@@ -1,6 +1,8 @@
 """dbt assets: staging, intermediate, conformed and mart models, with dbt tests as checks."""
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -12,7 +14,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration import lineage
+from orchestration import incremental, lineage
 from orchestration.contracts import Contract, load_contracts
 from orchestration.defs.resources import WAREHOUSE_POOL, retry_transient
 from orchestration.project import (
@@ -21,6 +23,7 @@ from orchestration.project import (
     ensure_manifest,
     invocation_target,
 )
+from orchestration.settings import get_settings
 from orchestration.standards import GDQF_DIMENSIONS
 
 LAYERS = ("staging", "intermediate", "conformed", "marts", "reference")
@@ -229,11 +232,38 @@ def department_owners(contracts: list[Contract]) -> dict[str, str]:
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Runs ``dbt build`` for the step's selection, in its own target folder."""
+    """Runs ``dbt build`` for the step's selection, in its own target folder.
+
+    Incremental models process only what is new since their last build, except those whose
+    SQL, macros, contract or upstream models changed since: dbt rebuilds those from scratch
+    (see :mod:`orchestration.incremental`). The fingerprints of the models built are
+    recorded when dbt finishes.
+    """
+    settings = get_settings()
     target = invocation_target(context.op.name, context.run.run_id)
-    with dbt_environment():
+    manifest = json.loads(dbt_project().manifest_path.read_text(encoding="utf-8"))
+    refresh = incremental.models_to_refresh(manifest, settings.pseudonym_key, settings.data_dir)
+    selected = {
+        manifest["nodes"][u]["name"]
+        for u in incremental.incremental_models(manifest)
+        if dg.AssetKey([layer_of(manifest["nodes"][u]), manifest["nodes"][u]["name"]])
+        in context.selected_asset_keys
+    }
+    if refresh := sorted(set(refresh) & selected):
+        context.log.info(f"rebuilt from scratch (changed since last built): {', '.join(refresh)}")
+    with dbt_environment(), incremental.full_refresh_environment(refresh):
         invocation = dbt.cli(["build"], context=context, target_path=target)
-    yield from lineage.with_column_lineage(invocation)
+    try:
+        yield from lineage.with_column_lineage(invocation)
+    finally:
+        results = Path(invocation.target_path) / "run_results.json"
+        if results.exists():
+            incremental.record_builds(
+                manifest,
+                settings.pseudonym_key,
+                settings.data_dir,
+                json.loads(results.read_text(encoding="utf-8")),
+            )
 
 
 @dg.definitions
