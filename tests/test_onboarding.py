@@ -157,6 +157,8 @@ def test_a_new_department_flows_from_contract_to_person_records(repo_copy, data_
         **os.environ,
         "COMMONGROUND_WAREHOUSE": str(warehouse),
         "DBT_PROFILES_DIR": str(dbt_dir),
+        # The person union keys every record with a pseudonym.
+        "COMMONGROUND_PSEUDONYM_KEY": "0123456789abcdef" * 4,
     }
     build = subprocess.run(
         [

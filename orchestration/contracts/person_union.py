@@ -128,8 +128,7 @@ def _branch(contract: Contract, role: str, columns: tuple[tuple[str, str, str], 
         f"        {record_id} as source_record_id,",
         f"        '{role}' as person_role,",
     ]
-    for i, (name, kind, attribute) in enumerate(columns):
-        comma = "," if i < len(columns) - 1 else ""
+    for name, kind, attribute in columns:
         if role == "parent":
             attribute = PARENT_COLUMNS.get(name, "")
         if attribute.startswith("identifier:"):
@@ -140,11 +139,12 @@ def _branch(contract: Contract, role: str, columns: tuple[tuple[str, str, str], 
         else:
             column = attrs.get(attribute)
         if column is None:
-            lines.append(f"        cast(null as {kind}) as {name}{comma}")
+            lines.append(f"        cast(null as {kind}) as {name},")
         elif column == name:
-            lines.append(f"        {name}{comma}")
+            lines.append(f"        {name},")
         else:
-            lines.append(f"        {column} as {name}{comma}")
+            lines.append(f"        {column} as {name},")
+    lines.append("        _loaded_at")
     lines.append(f"    from {contract.raw_table}")
     if role == "parent":
         given, family = (
@@ -168,14 +168,34 @@ def render_person_union(contracts: list[Contract]) -> str:
     """
     sources = sorted((c for c in contracts if is_person_source(c)), key=lambda c: c.raw_table)
     columns = person_columns(sources)
-    lines = [f"-- {MARKER}", "-- (every contract under expectations/contracts)"]
+    lines = [
+        f"-- {MARKER}",
+        "-- (every contract under expectations/contracts)",
+        "{{",
+        "    config(",
+        "        materialized='incremental',",
+        "        incremental_strategy='delete+insert',",
+        "        unique_key=['department', 'dataset', 'source_record_id'],",
+        "    )",
+        "}}",
+        "",
+    ]
     for contract in sources:
         lines += [
             f"with {contract.raw_table} as ("
             if contract is sources[0]
             else f"{contract.raw_table} as (",
             "",
-            f"    select * from {{{{ ref('stg_{contract.raw_table}') }}}}",
+            f"    select * from {{{{ ref('stg_{contract.raw_table}') }}}} as staged",
+            "    {% if is_incremental() %}",
+            "        -- the staged rows loaded since the last build: each replaces its record",
+            "        where",
+            "            staged._loaded_at > (  -- noqa: RF03",
+            "                select coalesce(max(unioned._loaded_at), cast('-infinity' as"
+            " timestamp))",
+            "                from {{ this }} as unioned",
+            "            )",
+            "    {% endif %}",
             "",
             "),",
             "",
@@ -194,7 +214,7 @@ def render_person_union(contracts: list[Contract]) -> str:
         "",
         "),",
         "",
-        "final as (",
+        "identified as (",
         "",
         "    select",
         "        department || ':' || dataset || ':' || source_record_id",
@@ -204,12 +224,25 @@ def render_person_union(contracts: list[Contract]) -> str:
         "        dataset,",
         "        source_record_id,",
         "        person_role,",
-        *[
-            f"        {name}{',' if i < len(columns) - 1 else ''}"
-            for i, (name, _, _) in enumerate(columns)
-        ],
+        *[f"        {name}," for name, _, _ in columns],
+        "        _loaded_at",
         "    from unioned",
         "    where source_record_id is not null",
+        "",
+        "),",
+        "",
+        "final as (",
+        "",
+        "    select",
+        "        person_record_id,",
+        "        department,",
+        "        dataset,",
+        "        source_record_id,",
+        "        person_role,",
+        *[f"        {name}," for name, _, _ in columns],
+        "        {{ pseudonymise('person_record_id', 'person_record_id') }} as person_record_key,",
+        "        _loaded_at",
+        "    from identified",
         "",
         ")",
         "",

@@ -154,10 +154,8 @@ def kept_pairs_sql() -> str:
     """SQL of the stored pairs between records that did not change."""
     return """
         select * from wh.linkage.person_pairs as p
-        where not exists (
-            select 1 from person_gone as g
-            where g.person_record_id in (p.person_record_id_l, p.person_record_id_r)
-        )
+        anti join person_gone as l on p.person_record_id_l = l.person_record_id
+        anti join person_gone as r on p.person_record_id_r = r.person_record_id
     """
 
 
@@ -191,19 +189,23 @@ def touched_records(con: duckdb.DuckDBPyConnection) -> int:
     labels = components(
         count, np.asarray(edges["l"], dtype=np.int64), np.asarray(edges["r"], dtype=np.int64)
     )
+    # The changed records, and both ends of every stored link that lost an end.
     seeds = con.execute(
         """
-        select i.id from person_ids as i
-        where i.person_record_id in (select person_record_id from person_changed)
-        or i.person_record_id in (
-            select person_record_id_l from wh.linkage.person_links as k
-            semi join person_gone as g on g.person_record_id in (k.person_record_id_l,
-                k.person_record_id_r)
-            union all
-            select person_record_id_r from wh.linkage.person_links as k
-            semi join person_gone as g on g.person_record_id in (k.person_record_id_l,
-                k.person_record_id_r)
+        with lost as (
+            select k.person_record_id_l, k.person_record_id_r
+            from wh.linkage.person_links as k
+            where k.person_record_id_l in (select person_record_id from person_gone)
+            or k.person_record_id_r in (select person_record_id from person_gone)
+        ),
+        seeds as (
+            select person_record_id from person_changed
+            union
+            select person_record_id_l from lost
+            union
+            select person_record_id_r from lost
         )
+        select i.id from person_ids as i semi join seeds using (person_record_id)
         """
     ).fetchnumpy()["id"]
     touched = np.isin(labels, np.unique(labels[np.asarray(seeds, dtype=np.int64)]))

@@ -149,6 +149,7 @@ def prepare_person_records(
     source: str,
     source_columns: set[str],
     excluded_where: str = "false",
+    source_only: bool = False,
 ) -> tuple[int, int]:
     """Creates the table ``person_input`` that the model reads, from the unioned records.
 
@@ -157,6 +158,9 @@ def prepare_person_records(
         source: Qualified name of the unioned person records.
         source_columns: Columns the unioned records hold; missing attributes become null.
         excluded_where: SQL condition on alias ``r`` selecting records left out for consent.
+        source_only: Stop at ``person_source`` (every record's attributes as delivered,
+            with its origin and whether consent excludes it): enough to tell which
+            attributes are shared and how complete they are.
 
     Returns:
         ``(records, excluded)``: records prepared and records left out.
@@ -187,6 +191,10 @@ def prepare_person_records(
         from {source} as r
         """
     ).complete()
+    if source_only:
+        return con.execute(
+            "select count(*) filter (not _excluded), count(*) filter (_excluded) from person_source"
+        ).fetchall()[0]
     carried = "".join(f",\n            s.{quote_identifier(c)}" for c in schemes)
     con.execute(
         f"""
@@ -352,7 +360,7 @@ def link_persons(
 
 
 def prepare_from_warehouse(
-    con: duckdb.DuckDBPyConnection, health: list[tuple[str, str]]
+    con: duckdb.DuckDBPyConnection, health: list[tuple[str, str]], source_only: bool = False
 ) -> tuple[int, int]:
     """Prepares ``person_input`` from the warehouse's unioned person records, minus the
     records that consent excludes (see :mod:`orchestration.privacy`).
@@ -380,7 +388,7 @@ def prepare_from_warehouse(
         health if has_opt_outs else [], "wh.staging.stg_nhs__data_opt_outs"
     )
     return prepare_person_records(
-        con, "wh.intermediate.int_person_records_unioned", columns, excluded
+        con, "wh.intermediate.int_person_records_unioned", columns, excluded, source_only
     )
 
 

@@ -19,8 +19,7 @@ properties as (
 final as (
 
     select
-        cast({{ pseudonymise('person_records.person_record_id', 'person_record_id') }} as varchar)
-            as person_record_key,
+        cast(person_records.person_record_key as varchar) as person_record_key,
         cast(person_matches.person_key as varchar) as person_key,
         cast(person_matches.match_rule as varchar) as match_rule,
         cast(person_records.department as varchar) as department,

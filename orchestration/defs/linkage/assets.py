@@ -15,8 +15,9 @@ from orchestration import governance, incremental, linkage, privacy
 from orchestration.contracts import load_contracts
 from orchestration.defs.governance.column_lineage import person_index_column_lineage
 from orchestration.defs.resources import WAREHOUSE_POOL, retry_transient
+from orchestration.linkage import profile
 from orchestration.linkage.delta import index_signature
-from orchestration.linkage.person import CANDIDATE_FLOOR
+from orchestration.linkage.person import CANDIDATE_FLOOR, PERSON_ATTRIBUTES
 from orchestration.settings import get_settings
 from orchestration.state import read_json_state, write_atomically
 
@@ -196,34 +197,46 @@ def _weights_markdown(model: dict) -> str:
         "UPRN, sex, NINO, NHS number and each shared identifier scheme, with m and u trained "
         "by random sampling and expectation maximisation. Stored as a versioned JSON file "
         "under <data dir>/linkage/models/person/ and reused until retrained (run with config "
-        "retrain: true, change the model specification version, or share another set of "
-        "attributes)."
+        "retrain: true, change the model specification version, share another set of "
+        "attributes, or let the records shift: their number changes by more than half, or "
+        "the share holding a compared attribute by more than 10 points)."
     ),
 )
 @retry_transient
 def person_model(context: dg.AssetExecutionContext, config: PersonModelConfig):
     """Trains the person model, or reuses the newest stored one of this specification when
-    it compares the attributes the record sources share today."""
+    it compares the attributes the record sources share today and the records have not
+    shifted since it was trained (see :mod:`orchestration.linkage.profile`)."""
     settings = get_settings()
     stored = linkage.latest_model(_models_dir())
     health = privacy.health_datasets(load_contracts())
+    reason = "asked to (retrain: true)" if config.retrain else ""
     with linkage.warehouse_session(
         settings.warehouse_path,
         settings.duckdb_memory_limit,
         settings.data_dir / "tmp" / "linkage",
     ) as con:
-        records, _ = linkage.prepare_from_warehouse(con, health)
+        # The records' attributes as delivered tell what is shared and how complete it is;
+        # preparing them for comparison (names folded, nicknames) is needed only to train.
+        records, _ = linkage.prepare_from_warehouse(con, health, source_only=True)
         attributes = linkage.shared_attributes(con)
         wanted = _compared(attributes)
-        reusable = stored is not None and linkage.model_attributes(_read(stored)) == wanted
-        trained = config.retrain or not reusable
-        if trained:
+        now = profile.records_profile(con, wanted & set(PERSON_ATTRIBUTES))
+        if not reason and stored is None:
+            reason = "no stored model"
+        elif not reason and linkage.model_attributes(_read(stored)) != wanted:
+            reason = "the record sources share other attributes"
+        elif not reason:
+            reason = profile.shift(profile.load_profile(stored), now) or ""
+        if trained := bool(reason):
+            linkage.prepare_from_warehouse(con, health)
             model = linkage.train_person_model(con, attributes)
     if trained:
         path = linkage.save_model(model, _models_dir())
+        profile.save_profile(path, now)
         context.log.info(
-            f"trained the person model on {records:,} records over {', '.join(sorted(wanted))}: "
-            f"{path.name}"
+            f"trained the person model on {records:,} records over {', '.join(sorted(wanted))} "
+            f"({reason}): {path.name}"
         )
     else:
         path = stored
@@ -233,6 +246,7 @@ def person_model(context: dg.AssetExecutionContext, config: PersonModelConfig):
         metadata={
             "model_version": path.stem,
             "trained_this_run": trained,
+            "retrained_because": reason or "not retrained",
             "model_path": dg.MetadataValue.path(str(path)),
             "match_weights": dg.MetadataValue.md(_weights_markdown(model)),
         }
