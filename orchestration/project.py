@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from orchestration.settings import REPO_ROOT, get_settings
 from orchestration.state import exclusive_lock, read_digest, write_atomically
@@ -83,16 +84,29 @@ def dbt_environment() -> Iterator[None]:
                 os.environ[name] = value
 
 
+def _parse_input_files() -> list[Path]:
+    """The files under the dbt project that dbt reads, sorted by their relative path.
+
+    The folders dbt writes (``target``, ``logs``, ``dbt_packages``) are not walked at all:
+    the target folder alone holds thousands of files from earlier builds.
+    """
+    found = []
+    for folder, subfolders, files in os.walk(DBT_PROJECT_DIR):
+        here = Path(folder)
+        if here == DBT_PROJECT_DIR:
+            subfolders[:] = [d for d in subfolders if d not in _DBT_OUTPUT_FOLDERS]
+        found += [here / name for name in files if (here / name).is_file()]
+    return sorted(found, key=lambda p: p.relative_to(DBT_PROJECT_DIR).parts)
+
+
 def parse_inputs_digest() -> str:
     """SHA-256 of what ``dbt parse`` reads: the project's files (models, macros, seeds, tests,
     ``dbt_project.yml``, the profile), dbt's version and the environment the profile reads."""
-    from dbt.version import __version__ as dbt_version  # dbt is slow to import; only here.
+    from dbt.version import __version__ as dbt_version  # deferred: dbt is slow to import.
 
     digest = hashlib.sha256(dbt_version.encode())
-    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+    for path in _parse_input_files():
         relative = path.relative_to(DBT_PROJECT_DIR)
-        if relative.parts[0] in _DBT_OUTPUT_FOLDERS or not path.is_file():
-            continue
         digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
     for name, value in sorted(get_settings().dbt_env().items()):
         # The key only reaches DuckDB at connection time (the profile's plugin): it changes
@@ -136,6 +150,23 @@ def ensure_manifest(force: bool = False) -> Path:
         invocation.wait()
         write_atomically(stamp, digest + "\n")
     return project.manifest_path
+
+
+def read_manifest(path: Path | None = None) -> Mapping[str, Any]:
+    """dbt's manifest (by default the project's), parsed once per process per version of it.
+
+    A code-location load reads the manifest in several modules; they share one parse. The
+    cache is keyed by the file's path, size, modification and change times, so a manifest
+    that ``dbt parse`` rewrote is read again. The mapping is shared: never change it.
+    """
+    path = Path(path or dbt_project().manifest_path).resolve()
+    stat = path.stat()
+    return _read_manifest(path, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
+@functools.lru_cache(maxsize=2)
+def _read_manifest(path: Path, *stat: int) -> Mapping[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def invocation_target(name: str, run_id: str) -> Path:

@@ -22,11 +22,12 @@ from orchestration.definitions import defs
 from orchestration.lease import Holder, warehouse_lease
 from orchestration.openlineage import emit_run
 from orchestration.progress import StepCallback, captured_output, log_path, progress_logger
-from orchestration.project import dbt_project, ensure_manifest
+from orchestration.project import ensure_manifest, read_manifest
 from orchestration.publish import read_publication
 from orchestration.quality.results import read_scorecard
 from orchestration.settings import REPO_ROOT, Settings, get_settings
 from orchestration.state import (
+    DigestCache,
     check_data_dir,
     read_json_state,
     remove_dead_publish_temps,
@@ -34,6 +35,9 @@ from orchestration.state import (
 )
 
 JOB_NAME = "commonground_everything"
+
+CODE_DIGESTS_FILE = "code_digests.json"
+"""The source files' remembered digests (:func:`code_fingerprint`), in ``<data dir>/state``."""
 
 logger = logging.getLogger(__name__)
 
@@ -113,14 +117,21 @@ def intake_keys(graph) -> list:
     return keys
 
 
-def code_fingerprint() -> str:
+def code_fingerprint(state_dir: Path | None = None) -> str:
     """SHA-256 over everything that defines what the pipeline builds.
 
     The dbt manifest's node checksums, every contract, suite and sharing agreement, and the
-    orchestration package's Python source: a change to any of them means a rebuild.
+    orchestration package's Python source: a change to any of them means a rebuild. Each
+    source file's digest is remembered by its stat in ``<state dir>/code_digests.json``
+    (:class:`~orchestration.state.DigestCache`), so an unchanged file is not read again.
+
+    Args:
+        state_dir: Where the digests are remembered (default: ``<data dir>/state``).
     """
+    state_dir = state_dir or get_settings().data_dir / "state"
+    files = DigestCache(state_dir / CODE_DIGESTS_FILE, REPO_ROOT)
     digest = hashlib.sha256()
-    manifest = json.loads(dbt_project().manifest_path.read_text(encoding="utf-8"))
+    manifest = read_manifest()
     for unique_id in sorted(manifest.get("nodes", {})):
         node = manifest["nodes"][unique_id]
         digest.update(unique_id.encode())
@@ -128,8 +139,9 @@ def code_fingerprint() -> str:
     for folder, pattern in (("expectations", "**/*"), ("orchestration", "**/*.py")):
         for path in sorted((REPO_ROOT / folder).glob(pattern)):
             if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(REPO_ROOT)).encode())
-                digest.update(path.read_bytes())
+                digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0")
+                digest.update(files.sha256(path).encode())
+    files.save()
     return digest.hexdigest()
 
 
@@ -230,8 +242,11 @@ def run_everything(
     checks). Then, unless nothing has changed since the last complete build (no new delivery
     loaded and the same code, contracts and suites), every other asset is materialized:
     staging, linkage, conformed, marts, quality, governance and publishing. A no-change run
-    therefore rebuilds nothing and leaves the published snapshot as it was. If the first part
-    fails (e.g. a blocking check on a delivery), the second does not run.
+    therefore rebuilds nothing and leaves the published snapshot as it was; it reads no
+    unchanged landing or source file either (their digests are remembered by their stat) and
+    its raw checks report the outcomes of the run that judged the same batches (see
+    :mod:`orchestration.quality.reuse`). If the first part fails (e.g. a blocking check on a
+    delivery), the second does not run.
 
     Runs are recorded in the Dagster instance named by ``DAGSTER_HOME`` (so they appear in
     ``make ui``), or in an ephemeral instance when that is not set. The whole pipeline run

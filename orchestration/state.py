@@ -1,7 +1,8 @@
 """Crash-safe state files: written whole or not at all, read back as absent when damaged.
 
 Every state file the platform keeps (the last build's fingerprint, the dbt parse digest, the
-linkage models) is written with :func:`write_atomically`: the text goes to a temporary file
+linkage models, the file digests of :class:`DigestCache`) is written with
+:func:`write_atomically`: the text goes to a temporary file
 in the same folder, is flushed to disk, and replaces the old file with one atomic rename. A
 process killed mid-write leaves the previous file intact (and at worst a temporary file,
 which is ignored). A file damaged anyway (a disk fault, a hand edit) is read as absent with
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +195,157 @@ def remove_dead_publish_temps(
                 removed.append(path)
                 logger.warning("removed %s, left by a publishing run that did not finish", path)
     return removed
+
+
+RACY_NANOSECONDS = 2_000_000_000
+"""How much older than its hashing a file's last change must be for a remembered digest to
+be trusted (see :class:`DigestCache`)."""
+
+
+def sha256_of_file(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(8 * 1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _signature(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
+def _entry(value: Any) -> tuple[tuple[int, int, int, int], str, int] | None:
+    """``(signature, digest, hashed at)`` of a stored entry; None when it is malformed."""
+    if not (isinstance(value, list) and len(value) == 6):
+        return None
+    *numbers, sha, hashed_at = value
+    if not all(type(n) is int for n in (*numbers, hashed_at)):
+        return None
+    if not (isinstance(sha, str) and _SHA256.fullmatch(sha)):
+        return None
+    return tuple(numbers), sha, hashed_at
+
+
+class DigestCache:
+    """SHA-256 digests of files, remembered by their stat in a state file.
+
+    A file is hashed again unless its size, modification time, change time and inode are all
+    what they were when it was hashed: a file rewritten in place, renamed over or touched is
+    hashed again (the change time cannot be set back, unlike the modification time). As in
+    git's index, a digest is trusted only if the file's last change was more than
+    :data:`RACY_NANOSECONDS` older than its hashing: the file system's clock is coarse, so a
+    file changed again within the same tick as its hashing could otherwise keep its stat.
+
+    The state file is read when the cache is made; a missing file is an empty cache, and a
+    damaged one (or a damaged entry) is ignored with a warning: its files are hashed again.
+    :meth:`save` merges this process's digests into the file under a lock, so processes that
+    hash at once (a run and the landing sensor) keep each other's, and drops the entries of
+    files that no longer exist.
+
+    Args:
+        path: The state file (JSON).
+        root: Files are remembered by their path relative to it.
+        hasher: Hashes a file (default :func:`sha256_of_file`).
+    """
+
+    FORMAT = 1
+
+    def __init__(self, path: Path, root: Path, hasher: Callable[[Path], str] | None = None):
+        self.path = path
+        self.root = root
+        self._hasher = hasher or sha256_of_file
+        self._entries = self._read()
+        self._new: dict[str, list] = {}
+
+    def _read(self) -> dict[str, tuple]:
+        stored = read_json_state(self.path)
+        if not stored:
+            return {}
+        files = stored.get("files")
+        if stored.get("format") != self.FORMAT or not isinstance(files, dict):
+            logger.warning("ignoring state file %s (not a digest cache); rehashing", self.path)
+            return {}
+        entries = {key: _entry(value) for key, value in files.items()}
+        damaged = [key for key, entry in entries.items() if entry is None]
+        if damaged:
+            logger.warning(
+                "ignoring %d damaged entries of %s (e.g. %s); those files are hashed again",
+                len(damaged),
+                self.path,
+                damaged[0],
+            )
+        return {key: entry for key, entry in entries.items() if entry is not None}
+
+    def _key(self, file: Path) -> str:
+        return os.path.relpath(file, self.root)
+
+    def cached(self, file: Path) -> str | None:
+        """The remembered digest of ``file`` if it can be trusted now, else None."""
+        entry = self._entries.get(self._key(file))
+        if entry is None:
+            return None
+        signature, sha, hashed_at = entry
+        try:
+            now = _signature(os.stat(file))
+        except OSError:
+            return None
+        changed = max(signature[1], signature[2])
+        if now != signature or changed >= hashed_at - RACY_NANOSECONDS:
+            return None
+        return sha
+
+    def sha256(self, file: Path) -> str:
+        """The SHA-256 of ``file``: remembered, or hashed now (and remembered).
+
+        Raises:
+            OSError: The file cannot be read.
+        """
+        sha = self.cached(file)
+        if sha is not None:
+            return sha
+        before = os.stat(file)
+        hashed_at = time.time_ns()
+        sha = self._hasher(file)
+        self.remember(file, before, sha, hashed_at)
+        return sha
+
+    def remember(self, file: Path, before: os.stat_result, sha: str, hashed_at: int) -> None:
+        """Remembers a digest taken elsewhere: ``before`` is the file's stat taken before
+        reading it and ``hashed_at`` (``time.time_ns()``) when reading began. Nothing is
+        remembered when the file changed since ``before``."""
+        try:
+            after = os.stat(file)
+        except OSError:
+            return
+        if _signature(after) != _signature(before):
+            return
+        entry = [*_signature(before), sha, hashed_at]
+        self._entries[self._key(file)] = _entry(entry)
+        self._new[self._key(file)] = entry
+
+    def save(self) -> None:
+        """Writes the digests remembered by this process into the state file (merged with
+        what other processes wrote meanwhile); entries of missing files are dropped. A state
+        file that cannot be written is left as it was, with a warning: it is only a cache."""
+        if not self._new:
+            return
+        try:
+            with exclusive_lock(self.path.with_name(self.path.name + ".lock")):
+                stored = read_json_state(self.path)
+                files = stored.get("files") if stored.get("format") == self.FORMAT else None
+                merged = {
+                    key: value
+                    for key, value in (files if isinstance(files, dict) else {}).items()
+                    if _entry(value) is not None
+                }
+                merged.update(self._new)
+                kept = {k: v for k, v in merged.items() if (self.root / k).is_file()}
+                write_atomically(
+                    self.path,
+                    json.dumps({"format": self.FORMAT, "files": kept}, sort_keys=True) + "\n",
+                )
+        except OSError as exc:
+            logger.warning("cannot keep file digests in %s (%s)", self.path, exc)
+            return
+        self._new = {}

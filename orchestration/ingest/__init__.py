@@ -14,7 +14,7 @@
 
 from orchestration.ingest import landing, row_rules
 from orchestration.ingest.file_rules import FileRejected, check_columns
-from orchestration.ingest.landing import FileProblem, file_sha256
+from orchestration.ingest.landing import FileProblem, file_sha256, landing_hashes
 from orchestration.ingest.load import ingest_dataset, ingest_file, landing_files
 from orchestration.ingest.log import FileOutcome, known_deliveries
 from orchestration.ingest.tables import (
@@ -39,6 +39,7 @@ __all__ = [
     "landing",
     "known_deliveries",
     "landing_files",
+    "landing_hashes",
     "quarantine_table_ddl",
     "raw_table_ddl",
     "row_rules",

@@ -13,6 +13,12 @@ A file still being written:
     modification time changes while it is being read is rejected (and retried on the next
     run, since its bytes differ). The landing sensor also waits until a file's size and
     modification time are unchanged between two ticks before it starts a run.
+
+Hashing:
+    A file's SHA-256 is its identity in the ingestion log. Files already dealt with are
+    hashed again on every run to tell whether their bytes changed, so their digests are
+    remembered by their stat (:func:`landing_hashes`): a run with nothing new reads no
+    landing file, while a file rewritten in place (same name, new bytes) is hashed again.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from orchestration.state import DigestCache
+
 IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".partial", ".filepart", ".crdownload", ".upload")
 SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 MAX_FILE_BYTES = 4 * 1024**3
@@ -33,6 +41,8 @@ MAX_ROWS = 50_000_000
 MAX_UNCOMPRESSED_BYTES = 16 * 1024**3
 MAX_COMPRESSION_RATIO = 200
 BLOCK = 8 * 1024 * 1024
+HASHES_FILE = "landing_hashes.json"
+"""The landing files' remembered digests, in the data directory's ``state`` folder."""
 
 
 class FileProblem(Exception):
@@ -101,6 +111,16 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(BLOCK), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def landing_hashes(state_dir: Path, landing_dir: Path) -> DigestCache:
+    """The remembered SHA-256 of the landing files (``<state dir>/landing_hashes.json``).
+
+    A file is hashed with :func:`file_sha256` unless its size, times and inode are what they
+    were when it was last hashed (:class:`~orchestration.state.DigestCache`). Call ``save()``
+    to keep what was hashed for the next run.
+    """
+    return DigestCache(state_dir / HASHES_FILE, landing_dir, hasher=lambda p: file_sha256(p))
 
 
 def check_size(path: Path, size: int, max_bytes: int = MAX_FILE_BYTES) -> None:

@@ -27,6 +27,8 @@ the ingestion log's rows in :mod:`~orchestration.ingest.log`.
 from __future__ import annotations
 
 import logging
+import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,6 +58,7 @@ from orchestration.ingest.tables import (
     temp_name,
 )
 from orchestration.sql import quote_identifier, quote_literal
+from orchestration.state import DigestCache
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,7 @@ def ingest_file(
     path: Path,
     landing_dir: Path,
     run_id: str,
+    hashes: DigestCache | None = None,
 ) -> FileOutcome | None:
     """Loads one landing file into its raw and quarantine tables and logs it.
 
@@ -90,6 +94,9 @@ def ingest_file(
         path: The landing file.
         landing_dir: Root of the landing zone (file paths are logged relative to it).
         run_id: The Dagster run id (also the batch id of the rows loaded).
+        hashes: The landing files' remembered digests (:func:`~orchestration.ingest.landing.
+            landing_hashes`): a file seen before is not read again unless it changed, and
+            the digest of a file read now is remembered. None hashes every file.
 
     Returns:
         What happened to the file, or None when the same path with the same bytes was
@@ -104,10 +111,11 @@ def ingest_file(
         if seen(con, rel, sha):
             return None
         return _reject(con, contract, rel, sha, run_id, loaded_at, exc.reason, str(exc))
+    before, hashed_at = os.stat(path), time.time_ns()
     stamp = lz.FileStamp.of(path)
     # A path seen before is hashed first: its bytes may have been dealt with already. A new
     # path is hashed alongside reading it (another thread), before anything is loaded.
-    sha = lz.file_sha256(path) if path_logged(con, rel) else None
+    sha = _sha256(path, hashes) if path_logged(con, rel) else None
     if sha is not None:
         if seen(con, rel, sha):
             return None
@@ -134,6 +142,8 @@ def ingest_file(
             staged = stage(con, contract, path, hashing=sha is None)
             if sha is None:
                 sha = staged.sha256
+                if hashes is not None:
+                    hashes.remember(path, before, sha, hashed_at)
                 duplicate = log_duplicate(con, contract, rel, sha, run_id, loaded_at)
                 if duplicate is not None:
                     return duplicate
@@ -182,31 +192,47 @@ def ingest_file(
             else (exc.reason, str(exc))
         )
         # A file rejected before it was read has not been hashed yet.
-        sha = sha or lz.file_sha256(path)
+        sha = sha or _sha256(path, hashes)
         return _reject(con, contract, rel, sha, run_id, loaded_at, reason, message)
     return outcome
 
 
 def ingest_dataset(
-    con: duckdb.DuckDBPyConnection, contract: Contract, landing_dir: Path, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    landing_dir: Path,
+    run_id: str,
+    hashes: DigestCache | None = None,
 ) -> list[FileOutcome]:
-    """Loads every new landing file of one dataset; returns one outcome per file dealt with."""
+    """Loads every new landing file of one dataset; returns one outcome per file dealt with.
+
+    ``hashes``: the landing files' remembered digests (see :func:`ingest_file`); the caller
+    saves them.
+    """
     ensure_warehouse(con, [contract])
-    return _ingest_files(con, contract, landing_dir, run_id)
+    return _ingest_files(con, contract, landing_dir, run_id, hashes)
 
 
 def _ingest_files(
-    con: duckdb.DuckDBPyConnection, contract: Contract, landing_dir: Path, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    landing_dir: Path,
+    run_id: str,
+    hashes: DigestCache | None = None,
 ) -> list[FileOutcome]:
     outcomes = []
     for path in landing_files(contract, landing_dir):
-        outcome = ingest_file(con, contract, path, landing_dir, run_id)
+        outcome = ingest_file(con, contract, path, landing_dir, run_id, hashes)
         if outcome is not None:
             outcomes.append(outcome)
     return outcomes
 
 
 # --- internals -------------------------------------------------------------------------
+
+
+def _sha256(path: Path, hashes: DigestCache | None) -> str:
+    return lz.file_sha256(path) if hashes is None else hashes.sha256(path)
 
 
 def _reject(con, contract, rel, sha, run_id, loaded_at, reason, message) -> FileOutcome:

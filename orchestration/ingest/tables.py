@@ -64,15 +64,40 @@ _counter = itertools.count()
 
 def ensure_warehouse(con: duckdb.DuckDBPyConnection, contracts: Iterable[Contract]) -> None:
     """Creates the raw, quarantine and governance schemas, the ingestion log and the tables,
-    each raw and quarantine table commented from its contract (:func:`describe_tables`)."""
+    each raw and quarantine table commented from its contract (:func:`describe_tables`).
+
+    The ingestion log is created, given missing columns and commented only when it differs
+    from its definition: every ingest step of every run calls this, and comments are
+    catalog writes."""
     for schema in ("raw", "quarantine", "governance"):
         con.execute(f"create schema if not exists {schema}")
-    governance.ensure(con, "ingestion_log")
-    governance.add_missing_columns(con, "ingestion_log")
+    if not _ingestion_log_is_current(con):
+        governance.ensure(con, "ingestion_log")
+        governance.add_missing_columns(con, "ingestion_log")
     for contract in contracts:
         con.execute(raw_table_ddl(contract))
         con.execute(quarantine_table_ddl(contract))
         describe_tables(con, contract)
+
+
+def _ingestion_log_is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``governance.ingestion_log`` has every column of its definition, and the
+    table and its columns the comments the definition gives them."""
+    definition = governance.table("ingestion_log")
+    schema, name = definition.qualified_name.split(".")
+    found = dict(
+        con.execute(
+            "select null, comment from duckdb_tables() where database_name = "
+            "current_database() and schema_name = ? and table_name = ? union all "
+            "select column_name, comment from duckdb_columns() where database_name = "
+            "current_database() and schema_name = ? and table_name = ?",
+            [schema, name, schema, name],
+        ).fetchall()
+    )
+    wanted = {None: definition.description} | {c.name: c.description for c in definition.columns}
+    return all(
+        column in found and (not text or found[column] == text) for column, text in wanted.items()
+    )
 
 
 def _text(value: str) -> str:

@@ -6,6 +6,10 @@
   contract ``sql`` rules as one DuckDB query each.
 - :mod:`~orchestration.quality.suites`: suites generated from contracts and the
   hand-written suites under ``expectations/suites/``.
+- :mod:`~orchestration.quality.outlines`: each hand-written suite's checks and targets,
+  kept beside the dbt manifest so that loading the code location does not build suites.
+- :mod:`~orchestration.quality.reuse`: a raw table's checks report their earlier outcome
+  again while the batch, contract and code they judge are unchanged.
 - :mod:`~orchestration.quality.results`: the append-only results history, the GDQF
   scorecard and the plain-English quality declarations.
 - :mod:`~orchestration.quality.timeliness`: delivery freshness against a contract's SLA.
@@ -35,6 +39,9 @@ _EXPORTS = {
     "ExpectRowsToSatisfyCondition": "expectations",
     "ExpectationOutcome": "outcome",
     "GreatExpectationsResource": "resource",
+    "JudgedInputs": "reuse",
+    "input_key": "reuse",
+    "state_dir_of": "reuse",
     "ScorecardRow": "results",
     "build_scorecard": "results",
     "declaration_markdown": "results",
@@ -43,6 +50,8 @@ _EXPORTS = {
     "read_scorecard": "results",
     "record_outcomes": "results",
     "write_declarations": "results",
+    "SuiteOutline": "outlines",
+    "suite_outlines": "outlines",
     "SuiteSource": "suites",
     "contract_suite": "suites",
     "load_suite": "suites",

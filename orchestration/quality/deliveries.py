@@ -23,6 +23,10 @@ from orchestration.standards import STANDARD_ATTRIBUTES
 
 DRIFT_CHECK = "format_drift"
 DRIFT_SHARE = 0.5
+DRIFT_DESCRIPTION = (
+    "In the latest delivery, at least half of each typed column's non-empty values "
+    "parse with the contract's format (else the department changed its format)."
+)
 NO_DELIVERY = "no delivery yet: not judged until one is loaded or the SLA says one is overdue"
 
 
@@ -85,6 +89,27 @@ def _latest_batch(con: duckdb.DuckDBPyConnection, contract: Contract) -> str | N
     return row[0] if row else None
 
 
+def latest_batch_identity(
+    con: duckdb.DuckDBPyConnection, contract: Contract
+) -> tuple[str, int, int] | None:
+    """What the format-drift check judges: the latest delivery's batch id and its rows in
+    the raw and the quarantine tables; None before the first delivery."""
+    batch = _latest_batch(con, contract)
+    if batch is None:
+        return None
+    counts = [
+        con.execute(
+            f"select count(*) from {schema}.{quote_identifier(contract.raw_table)} "
+            "where _batch_id = ?",
+            [batch],
+        ).fetchone()[0]
+        if _table_exists(con, schema, contract.raw_table)
+        else 0
+        for schema in ("raw", "quarantine")
+    ]
+    return batch, counts[0], counts[1]
+
+
 def format_drift(con: duckdb.DuckDBPyConnection, contract: Contract) -> ExpectationOutcome:
     """The ``format_drift`` check of a contract's latest delivery.
 
@@ -92,10 +117,7 @@ def format_drift(con: duckdb.DuckDBPyConnection, contract: Contract) -> Expectat
     counted are the raw rows of the batch plus the batch's quarantine rows for the column's
     ``type`` rule (a column with ``onInvalid: null`` keeps its unparseable values in raw).
     """
-    description = (
-        "In the latest delivery, at least half of each typed column's non-empty values "
-        "parse with the contract's format (else the department changed its format)."
-    )
+    description = DRIFT_DESCRIPTION
     batch = _latest_batch(con, contract)
     if batch is None:
         return ExpectationOutcome(

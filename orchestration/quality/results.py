@@ -78,8 +78,14 @@ def record_outcomes(
     validated_at: datetime | None = None,
 ) -> int:
     """Appends one row per outcome to ``governance.quality_results`` under the dataset's
-    warehouse name (:func:`warehouse_datasets`); returns the rows added."""
-    ensure_results_table(con)
+    warehouse name (:func:`warehouse_datasets`); returns the rows added. The table is created
+    (and commented) when missing."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'governance' and table_name = 'quality_results'"
+    ).fetchone()[0]
+    if not exists:
+        ensure_results_table(con)
     dataset = warehouse_datasets(con, [dataset])[dataset]
     at = (validated_at or datetime.now(UTC)).replace(tzinfo=None)
     rows = [

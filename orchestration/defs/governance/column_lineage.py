@@ -29,7 +29,7 @@ from orchestration.defs.transform.assets import CommonGroundTranslator
 from orchestration.ingest import LINEAGE_COLUMNS
 from orchestration.linkage.model import is_identifier_scheme
 from orchestration.linkage.person import PERSON_ATTRIBUTES
-from orchestration.project import ensure_manifest
+from orchestration.project import ensure_manifest, read_manifest
 from orchestration.settings import get_settings
 
 COLUMN_LINEAGE_KEY = dg.AssetKey(["governance", "column_lineage"])
@@ -83,9 +83,7 @@ def person_index_column_lineage() -> dg.TableColumnLineage:
     """``dagster/column_lineage`` of ``linkage/person_matches``, from the parsed dbt project
     (the hook for the linkage asset's materialization)."""
     translator = CommonGroundTranslator(load_contracts())
-    relations = lineage.dbt_relations(
-        lineage.read_manifest(ensure_manifest()), translator.get_asset_key
-    )
+    relations = lineage.dbt_relations(read_manifest(ensure_manifest()), translator.get_asset_key)
     return next(iter(lineage.table_column_lineage(person_index_lineage(relations)).values()))
 
 
@@ -104,9 +102,7 @@ def all_lineage(
 def build_column_lineage_asset(contracts: list[Contract]) -> dg.AssetsDefinition:
     """The column lineage asset, downstream of every model, source and raw table."""
     translator = CommonGroundTranslator(contracts)
-    relations = lineage.dbt_relations(
-        lineage.read_manifest(ensure_manifest()), translator.get_asset_key
-    )
+    relations = lineage.dbt_relations(read_manifest(ensure_manifest()), translator.get_asset_key)
     deps = {dg.AssetKey.from_user_string(r.asset) for r in relations.values()}
     deps |= {raw_asset_key(c) for c in contracts}
 
@@ -137,7 +133,7 @@ def build_column_lineage_asset(contracts: list[Contract]) -> dg.AssetsDefinition
     def column_lineage(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
         """Reads the lineage of every dataset and replaces governance.column_lineage."""
         started = time.perf_counter()
-        manifest = lineage.read_manifest(ensure_manifest())
+        manifest = read_manifest(ensure_manifest())
         compiled, compiled_here = lineage.compiled_sql(
             manifest, get_settings().dbt_target_dir, context.run.run_id
         )

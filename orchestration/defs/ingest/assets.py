@@ -10,7 +10,7 @@ from orchestration.contracts import Contract, load_contracts
 from orchestration.defs.ingest.sensors import build_landing_sensor
 from orchestration.defs.pipeline.jobs import everything_job
 from orchestration.defs.resources import WAREHOUSE_POOL, retry_transient
-from orchestration.ingest import LINEAGE_COLUMNS, ingest_dataset
+from orchestration.ingest import LINEAGE_COLUMNS, ingest_dataset, landing_hashes
 from orchestration.ingest.tables import LINEAGE_DESCRIPTIONS, raw_column_descriptions
 from orchestration.quality.timeliness import allowed_age_days
 from orchestration.settings import get_settings
@@ -90,8 +90,14 @@ def build_ingest_asset(contract: Contract) -> dg.AssetsDefinition:
     @retry_transient
     def _ingest(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
         settings = get_settings()
+        hashes = landing_hashes(settings.data_dir / "state", settings.landing_dir)
         with warehouse.get_connection() as con:
-            outcomes = ingest_dataset(con, contract, settings.landing_dir, context.run.run_id)
+            try:
+                outcomes = ingest_dataset(
+                    con, contract, settings.landing_dir, context.run.run_id, hashes
+                )
+            finally:
+                hashes.save()
             total = con.execute(
                 f"select count(*) from raw.{quote_identifier(contract.raw_table)}"
             ).fetchone()[0]

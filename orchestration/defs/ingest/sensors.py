@@ -28,10 +28,11 @@ import duckdb
 
 from orchestration.contracts import Contract
 from orchestration.defs.resources import WAREHOUSE_POOL, WAREHOUSE_WRITE_TAGS
-from orchestration.ingest import known_deliveries, landing_files
+from orchestration.ingest import known_deliveries, landing_files, landing_hashes
 from orchestration.ingest import landing as lz
 from orchestration.lease import WarehouseBusyError, warehouse_lease
 from orchestration.settings import Settings, get_settings
+from orchestration.state import DigestCache
 
 SENSOR_NAME = "landing_zone_sensor"
 IN_FLIGHT = [
@@ -52,7 +53,10 @@ class ReadyFile:
 
 
 def scan_landing(
-    contracts: list[Contract], landing_dir: Path, seen: dict[str, list]
+    contracts: list[Contract],
+    landing_dir: Path,
+    seen: dict[str, list],
+    hashes: DigestCache | None = None,
 ) -> tuple[dict[str, list], list[ReadyFile]]:
     """Compares the landing zone with the last tick's view of it.
 
@@ -60,6 +64,8 @@ def scan_landing(
         contracts: Every contract.
         landing_dir: The landing zone.
         seen: Last tick's ``{path: [size, mtime_ns, sha256 or None]}``.
+        hashes: The landing files' remembered digests, shared with the runs
+            (:func:`~orchestration.ingest.landing_hashes`); None hashes every ready file.
 
     Returns:
         This tick's view, and the files that became ready since the last tick.
@@ -77,7 +83,7 @@ def scan_landing(
                 continue
             before = seen.get(rel)
             if before and before[:2] == [stamp.size, stamp.mtime_ns]:
-                sha = before[2] or lz.file_sha256(path)
+                sha = before[2] or (lz.file_sha256(path) if hashes is None else hashes.sha256(path))
                 if before[2] is None:
                     ready.append(ReadyFile(contract.raw_table, rel, sha))
                 state[rel] = [stamp.size, stamp.mtime_ns, sha]
@@ -156,7 +162,9 @@ def build_landing_sensor(
         previous = json.loads(context.cursor) if context.cursor else {}
         seen, pending = previous.get("seen", {}), previous.get("pending", [])
         settings = get_settings()
-        state, ready = scan_landing(contracts, settings.landing_dir, seen)
+        hashes = landing_hashes(settings.data_dir / "state", settings.landing_dir)
+        state, ready = scan_landing(contracts, settings.landing_dir, seen, hashes)
+        hashes.save()
         waiting = [ReadyFile(*p) for p in pending if p[1] in state] + ready
 
         def wait(reason: str) -> dg.SkipReason:

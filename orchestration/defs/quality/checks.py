@@ -12,9 +12,18 @@ so) until its contract's SLA says the first delivery is overdue.
 ERROR checks are blocking: when one fails, the assets downstream of the asset it checks are
 not materialized in that run, so nothing reaches the published snapshot. WARN checks are
 recorded. Every result is also appended to ``governance.quality_results``.
+
+A run that loaded nothing new for a dataset still evaluates its raw checks (Dagster shows
+each materialization's checks), but a contract or drift check whose batch, contract and code
+are unchanged reports the outcome of the run that judged them, saying which
+(``reused_from_run``), instead of judging the same rows again
+(:mod:`orchestration.quality.reuse`). Timeliness checks read the clock and always run.
+
+The hand-written suites' checks come from their outlines
+(:mod:`orchestration.quality.outlines`): loading the code location builds no suite and does
+not import Great Expectations; a step that validates does.
 """
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,24 +35,29 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.contracts import Contract, load_contracts
 from orchestration.defs.resources import WAREHOUSE_POOL, retry_transient
-from orchestration.project import ensure_manifest
+from orchestration.project import ensure_manifest, read_manifest
 from orchestration.quality import (
     CHECK_NAME,
     GreatExpectationsResource,
+    JudgedInputs,
+    SuiteOutline,
     allowed_age_days,
-    check_specs,
     contract_suite,
     delivery_freshness,
-    load_suites,
+    input_key,
     raw_relation_sql,
     record_outcomes,
     relation_sql,
+    state_dir_of,
+    suite_outlines,
 )
 from orchestration.quality.deliveries import (
     DRIFT_CHECK,
+    DRIFT_DESCRIPTION,
     NO_DELIVERY,
     delivery_expected,
     format_drift,
+    latest_batch_identity,
     typed_columns,
 )
 from orchestration.quality.outcome import ExpectationOutcome
@@ -61,7 +75,8 @@ class ValidatedAsset:
         table: Table name (last part of the key).
         checks: ``(check_name, dimension, severity, description)`` of each expectation.
         contract: The contract its suite is generated from (raw tables), else None.
-        suite: The hand-written suite source (other layers), else None.
+        suite: The hand-written suite's outline (other layers), else None; the step that
+            validates builds the suite from it.
         schema: The warehouse schema of the table (``raw``, ``conformed``,
             ``marts_<mission>``); empty when unknown, then the layer stands for it.
     """
@@ -70,7 +85,7 @@ class ValidatedAsset:
     table: str
     checks: tuple[tuple[str, str, str, str], ...]
     contract: Contract | None = None
-    suite: Any = None
+    suite: SuiteOutline | None = None
     schema: str = ""
 
     @property
@@ -102,12 +117,12 @@ def contract_assets(contracts: Iterable[Contract]) -> list[ValidatedAsset]:
 
 
 def suite_assets(
-    sources: Iterable[Any], schemas: Mapping[tuple[str, str], str] | None = None
+    sources: Iterable[SuiteOutline], schemas: Mapping[tuple[str, str], str] | None = None
 ) -> list[ValidatedAsset]:
     """The assets with a hand-written suite, and the checks their expectations define.
 
     Args:
-        sources: The hand-written suites.
+        sources: The hand-written suites' outlines (:func:`~orchestration.quality.suite_outlines`).
         schemas: Warehouse schema by ``(layer, table)`` (:func:`model_schemas`); a table not
             in it is named by its layer.
     """
@@ -115,9 +130,7 @@ def suite_assets(
         ValidatedAsset(
             layer=s.layer,
             table=s.table,
-            checks=tuple(
-                (c.check_name, c.dimension, c.severity, c.description) for c in check_specs(s.suite)
-            ),
+            checks=s.checks,
             suite=s,
             schema=(schemas or {}).get((s.layer, s.table), ""),
         )
@@ -128,7 +141,7 @@ def suite_assets(
 def model_schemas(manifest_path: Path) -> dict[tuple[str, str], str]:
     """The warehouse schema of each dbt model and seed by ``(layer, name)``, the layer as its
     asset key has it (schemas ``marts_<mission>`` are layer ``marts``, seeds ``reference``)."""
-    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    manifest = read_manifest(Path(manifest_path))
     schemas = {}
     for node in manifest.get("nodes", {}).values():
         if node.get("resource_type") not in {"model", "seed"} or not node.get("schema"):
@@ -213,7 +226,12 @@ def _relation(con, asset: ValidatedAsset) -> tuple[str, dict[str, Any]]:
 
 
 def build_suite_checks(name: str, assets: Sequence[ValidatedAsset]) -> dg.AssetChecksDefinition:
-    """One multi-asset check running the GX suites of ``assets``, one check per expectation."""
+    """One multi-asset check running the GX suites of ``assets``, one check per expectation.
+
+    A raw table's suite judges its latest delivery batch: while the batch, the contract and
+    the code are those an earlier run judged, the checks report that run's outcomes again
+    (metadata ``reused_from_run``) instead of validating (:mod:`orchestration.quality.reuse`).
+    """
     specs = [_spec(a, c) for a in assets for c in a.checks]
 
     @dg.multi_asset_check(
@@ -231,25 +249,83 @@ def build_suite_checks(name: str, assets: Sequence[ValidatedAsset]) -> dg.AssetC
     ):
         selected = context.selected_asset_check_keys
         run_id = context.run.run_id
-        for asset in assets:
-            wanted = {c[0] for c in asset.checks if dg.AssetCheckKey(asset.key, c[0]) in selected}
-            if not wanted:
-                continue
-            suite = contract_suite(asset.contract).suite if asset.contract else asset.suite.suite
+        judged = JudgedInputs(state_dir_of(warehouse.database), name)
+        wanted = [
+            (asset, {c[0] for c in asset.checks if dg.AssetCheckKey(asset.key, c[0]) in selected})
+            for asset in assets
+        ]
+        try:
+            # One connection decides for every asset; none is open while GX validates (its
+            # sandbox locks the database instance's configuration).
             with warehouse.get_connection() as con:
-                relation, info = _relation(con, asset)
-                waiting = asset.contract is not None and not delivery_expected(con, asset.contract)
-            if waiting:
-                outcomes = _not_judged(asset)
-            else:
-                outcomes = great_expectations.validate(asset.dataset, relation, suite, run_id)
-            with warehouse.get_connection() as con:
-                record_outcomes(con, run_id, asset.dataset, outcomes)
-            for outcome in outcomes:
-                if outcome.check_name in wanted:
-                    yield check_result(asset.key, outcome, info)
+                plans = [(_plan(con, asset, judged), names) for asset, names in wanted if names]
+            for plan, names in plans:
+                outcomes, info = plan.reused or _judge(
+                    plan, run_id, judged, warehouse, great_expectations
+                )
+                for outcome in outcomes:
+                    if outcome.check_name in names:
+                        yield check_result(plan.asset.key, outcome, info)
+        finally:
+            judged.save()
 
     return _checks
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one asset's suite is judged in a run: what it validates, and an earlier run's
+    outcomes when they still hold."""
+
+    asset: ValidatedAsset
+    relation: str
+    info: dict[str, Any]
+    waiting: bool
+    key: str | None
+    reused: tuple[list[ExpectationOutcome], dict[str, Any]] | None
+
+
+def _plan(con: duckdb.DuckDBPyConnection, asset: ValidatedAsset, judged: JudgedInputs) -> _Plan:
+    relation, info = _relation(con, asset)
+    waiting = asset.contract is not None and not delivery_expected(con, asset.contract)
+    key = reused = None
+    if asset.contract is not None and not waiting and "batch_id" in info:
+        batch = (info["batch_id"], info["batch_rows"])
+        key = input_key(judged.check_set, asset.dataset, batch, asset.contract)
+        earlier = judged.reusable(con, asset.dataset, key, asset.checks)
+        if earlier is not None:
+            run, outcomes = earlier
+            reused = (outcomes, {**info, "validated": _unchanged(run), "reused_from_run": run})
+    return _Plan(asset, relation, info, waiting, key, reused)
+
+
+def _judge(
+    plan: _Plan,
+    run_id: str,
+    judged: JudgedInputs,
+    warehouse: DuckDBResource,
+    great_expectations: GreatExpectationsResource,
+) -> tuple[list[ExpectationOutcome], dict[str, Any]]:
+    """Validates one asset now (or passes it before its first delivery is due) and records
+    the outcomes in the quality results."""
+    asset = plan.asset
+    if plan.waiting:
+        outcomes = _not_judged(asset)
+    else:
+        suite = asset.suite.load() if asset.contract is None else contract_suite(asset.contract)
+        outcomes = great_expectations.validate(asset.dataset, plan.relation, suite.suite, run_id)
+    with warehouse.get_connection() as con:
+        record_outcomes(con, run_id, asset.dataset, outcomes)
+    if plan.key is not None:
+        judged.record(asset.dataset, plan.key, run_id)
+    return outcomes, plan.info
+
+
+def _unchanged(run_id: str) -> str:
+    return (
+        f"latest delivery batch, unchanged since run {run_id} judged it: its outcome is "
+        "reported again, not validated again"
+    )
 
 
 def _not_judged(asset: ValidatedAsset) -> list[ExpectationOutcome]:
@@ -287,6 +363,8 @@ def build_drift_checks(contracts: Sequence[Contract]) -> dg.AssetChecksDefinitio
         specs,
         by_key,
         format_drift,
+        judges=latest_batch_identity,
+        outcome_description=DRIFT_DESCRIPTION,
     )
 
 
@@ -321,9 +399,19 @@ def _per_contract_checks(
     specs: list[dg.AssetCheckSpec],
     by_key: dict[dg.AssetKey, Contract],
     measure: Callable[[duckdb.DuckDBPyConnection, Contract], ExpectationOutcome],
+    judges: Callable[[duckdb.DuckDBPyConnection, Contract], Sequence | None] | None = None,
+    outcome_description: str = "",
 ) -> dg.AssetChecksDefinition:
     """One check per raw table, each measured by ``measure`` on the table's contract and
-    recorded in the quality results."""
+    recorded in the quality results.
+
+    ``judges``, when given, names what ``measure`` judges (the latest batch's identity, say;
+    None when there is nothing yet): while that, the contract and the code are what an
+    earlier run judged, that run's outcome (described by ``outcome_description``) is
+    reported again instead of measuring (:mod:`orchestration.quality.reuse`). Without it
+    every run measures (right for a check that depends on the time, such as timeliness).
+    """
+    specs_by_key = {spec.asset_key: spec for spec in specs}
 
     @dg.multi_asset_check(
         pool=WAREHOUSE_POOL, specs=specs, name=name, can_subset=True, description=description
@@ -331,12 +419,35 @@ def _per_contract_checks(
     @retry_transient
     def _checks(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
         run_id = context.run.run_id
+        judged = JudgedInputs(state_dir_of(warehouse.database), name) if judges else None
         with warehouse.get_connection() as con:
-            for check_key in sorted(context.selected_asset_check_keys, key=str):
-                contract = by_key[check_key.asset_key]
-                outcome = measure(con, contract)
-                record_outcomes(con, run_id, f"raw.{contract.raw_table}", [outcome])
-                yield check_result(check_key.asset_key, outcome)
+            try:
+                for check_key in sorted(context.selected_asset_check_keys, key=str):
+                    contract = by_key[check_key.asset_key]
+                    spec = specs_by_key[check_key.asset_key]
+                    dataset = f"raw.{contract.raw_table}"
+                    identity = judges(con, contract) if judged is not None else None
+                    key = None if identity is None else input_key(name, dataset, identity, contract)
+                    check = (
+                        check_key.name,
+                        spec.metadata["gdqf_dimension"],
+                        spec.metadata["severity"],
+                        outcome_description,
+                    )
+                    reused = None if key is None else judged.reusable(con, dataset, key, [check])
+                    if reused is not None:
+                        earlier, [outcome] = reused
+                        info = {"validated": _unchanged(earlier), "reused_from_run": earlier}
+                        yield check_result(check_key.asset_key, outcome, info)
+                        continue
+                    outcome = measure(con, contract)
+                    record_outcomes(con, run_id, dataset, [outcome])
+                    if key is not None:
+                        judged.record(dataset, key, run_id)
+                    yield check_result(check_key.asset_key, outcome)
+            finally:
+                if judged is not None:
+                    judged.save()
 
     return _checks
 
@@ -345,7 +456,7 @@ def validated_assets() -> list[ValidatedAsset]:
     """Every asset validated by a suite: raw tables from contracts, then hand-written suites,
     each named by its warehouse table (the schemas of dbt's tables from its manifest)."""
     schemas = model_schemas(ensure_manifest())
-    return contract_assets(load_contracts()) + suite_assets(load_suites(), schemas)
+    return contract_assets(load_contracts()) + suite_assets(suite_outlines(), schemas)
 
 
 @dg.definitions
