@@ -155,12 +155,17 @@ def dbt_floor(database: Path, target_dir: Path) -> int:
                     )
                 if compiled is None or not compiled.exists() or compiled.suffix != ".sql":
                     continue
+                sql = compiled.read_text()
                 if node["resource_type"] == "model":
-                    relation = f'"{node["schema"]}"."{node["alias"] or node["name"]}__dbt_tmp"'
+                    table = f'"{node["schema"]}"."{node["alias"] or node["name"]}'
                     kind = "view" if node["config"].get("materialized") == "view" else "table"
-                    con.execute(f"drop {kind} if exists {relation}")
+                    con.execute(f'drop {kind} if exists {table}__dbt_tmp"')
+                    # An incremental model built from scratch creates its table directly.
+                    incremental = node["config"].get("materialized") == "incremental"
+                    if incremental and "__dbt_tmp" not in sql:
+                        con.execute(f'drop table if exists {table}"')
                 try:
-                    con.execute(compiled.read_text())
+                    con.execute(sql)
                 except duckdb.Error as exc:
                     raise RuntimeError(f"replaying {compiled} failed: {exc}") from exc
                 statements += 1

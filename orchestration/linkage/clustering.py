@@ -328,8 +328,13 @@ def _greedy(
     return refused
 
 
-def assign_person_keys(con: duckdb.DuckDBPyConnection, key: str) -> None:
-    """Creates ``person_matches``: one pseudonymous key per cluster, from its anchor.
+def assign_person_keys(con: duckdb.DuckDBPyConnection, key: str, cached: bool = False) -> None:
+    """Creates ``person_matches``: one pseudonymous key per cluster, from its anchor, and
+    ``person_key_cache``: each anchor's SHA-256 digest and key.
+
+    With ``cached``, the keys of anchors that ``wh.linkage.person_key_cache`` (the stored
+    index's, made with the same key) already holds are taken from it rather than computed
+    again: a key is a keyed HMAC, the same whenever it is computed.
 
     A cluster's anchor is its NINO, else its NHS number, else the pseudonym of an identifier
     scheme (in the order of their names), else its smallest record id. Two
@@ -377,9 +382,40 @@ def assign_person_keys(con: duckdb.DuckDBPyConnection, key: str) -> None:
         from claimed
         """
     ).complete()
-    anchors = con.execute("select anchor from person_anchors").fetchnumpy()["anchor"]
+    known = (
+        "select cast(null as varchar) as digest, cast(null as varchar) as person_key where false"
+    )
+    if (
+        cached
+        and con.execute(
+            "select count(*) from information_schema.tables where table_catalog = 'wh' "
+            "and table_schema = 'linkage' and table_name = 'person_key_cache'"
+        ).fetchall()[0][0]
+    ):
+        known = "select digest, person_key from wh.linkage.person_key_cache"
+    con.execute(
+        f"""
+        create or replace temp table person_anchor_keys as
+        select a.anchor, sha256(a.anchor) as digest, k.person_key
+        from person_anchors as a
+        left join ({known}) as k on sha256(a.anchor) = k.digest
+        """
+    ).complete()
+    anchors = con.execute(
+        "select anchor from person_anchor_keys where person_key is null"
+    ).fetchnumpy()["anchor"]
     keys = [pseudonym(key, "person", a) for a in anchors.tolist()]
-    con.register("_anchor_keys", {"anchor": anchors, "person_key": np.array(keys, dtype=object)})
+    con.register("_new_keys", {"anchor": anchors, "person_key": np.array(keys, dtype=object)})
+    con.execute(
+        """
+        create or replace temp table _anchor_keys as
+        select a.anchor, coalesce(a.person_key, n.person_key) as person_key, a.digest
+        from person_anchor_keys as a left join _new_keys as n on a.anchor = n.anchor;
+        create or replace table person_key_cache as
+        select digest, person_key from _anchor_keys;
+        """
+    ).complete()
+    con.unregister("_new_keys")
     con.execute(
         """
         create or replace table person_matches as
@@ -393,4 +429,4 @@ def assign_person_keys(con: duckdb.DuckDBPyConnection, key: str) -> None:
         inner join _anchor_keys as k on a.anchor = k.anchor
         """
     ).complete()
-    con.unregister("_anchor_keys")
+    con.execute("drop table _anchor_keys; drop table person_anchor_keys").complete()

@@ -345,7 +345,7 @@ def link_persons(
     else:
         refused = cluster_links(con, threshold)
     clustered = time.perf_counter()
-    assign_person_keys(con, key)
+    assign_person_keys(con, key, cached=incremental)
     links = con.execute("select count(*) from person_links").fetchall()[0][0]
     return LinkResult(
         links=links,
@@ -405,6 +405,7 @@ def write_index(con: duckdb.DuckDBPyConnection) -> None:
         select * from person_candidates;
         create or replace table wh.linkage.person_input as select * from person_input;
         create or replace table wh.linkage.person_pairs as select * from person_pairs;
+        create or replace table wh.linkage.person_key_cache as select * from person_key_cache;
         """
     ).complete()
 

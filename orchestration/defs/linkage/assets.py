@@ -71,6 +71,15 @@ LINKAGE_TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "that changed. Same columns as person_links.",
         _PAIR_COLUMNS,
     ),
+    "person_key_cache": (
+        "The SHA-256 digest of each person's anchor (the identifier its key is made from) "
+        "and its person key, kept so that the next run keys again only the persons whose "
+        "anchor is new.",
+        {
+            "digest": "SHA-256 of the anchor (kind and value of the identifier).",
+            "person_key": "The person key made from that anchor.",
+        },
+    ),
     "person_input": (
         "The person records as the linkage compared them (names folded for comparison, "
         "nicknames resolved, consent exclusions left out), kept so that the next run can "
