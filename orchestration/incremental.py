@@ -151,6 +151,19 @@ def forget_builds(data_dir: Path) -> None:
     state_path(data_dir).unlink(missing_ok=True)
 
 
+def person_index_path(data_dir: Path) -> Path:
+    """Where the person linkage records what its stored index was built with (its model,
+    key and threshold): a run continues from the index only when they are this run's."""
+    return data_dir / "state" / "person_index.json"
+
+
+def forget_everything(data_dir: Path) -> None:
+    """Forgets the recorded builds and the person index's record: the next run rebuilds
+    every incremental model and the person index from scratch."""
+    forget_builds(data_dir)
+    person_index_path(data_dir).unlink(missing_ok=True)
+
+
 @contextmanager
 def full_refresh_environment(models: list[str]) -> Iterator[None]:
     """Names ``models`` to dbt for a full refresh while a dbt command starts."""

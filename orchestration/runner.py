@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from orchestration import incremental
 from orchestration.definitions import defs
 from orchestration.lease import Holder, warehouse_lease
 from orchestration.openlineage import emit_run
@@ -235,6 +236,7 @@ def run_everything(
     on_wait: Callable[[Holder | None], None] | None = None,
     on_step: StepCallback | None = None,
     quiet: bool = False,
+    full_refresh: bool = False,
 ) -> RunSummary:
     """Ingests new deliveries, then rebuilds everything downstream if anything changed.
 
@@ -260,6 +262,8 @@ def run_everything(
         on_wait: Called once with the holder if the warehouse is busy.
         on_step: Called with ``(event type, step key)`` as steps start and end, and with
             ``("STEP_PLANNED", step key)`` for each step of a part before it starts.
+        full_refresh: Rebuild every incremental model and the person index from scratch
+            (implies ``force``), rather than continuing from what earlier runs built.
         quiet: Send what the run writes (dbt's log lines, log records) to
             ``<data dir>/logs/pipeline.log`` instead of the console (``summary.log_file``).
 
@@ -274,6 +278,9 @@ def run_everything(
         purpose="commonground run",
         on_wait=on_wait,
     ):
+        if full_refresh:
+            incremental.forget_everything(settings.data_dir)
+            force = True
         if not quiet:
             return _run_everything(settings, log_level, force, on_step)
         # The file gets Dagster's whole INFO log: it is what is read when a run fails.

@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dbt_project")]
 
 def test_benchmark_smoke_run_measures_every_stage_against_its_floor(tmp_path):
     # Small, but big enough for the linkage's blocking quality checks to hold.
-    results = run_benchmark([1_500], tmp_path / "bench", memory_limited=False)
+    results = run_benchmark([1_500], tmp_path / "bench", memory_limited=False, demo=False)
     by_stage = {r.stage: r for r in results}
     expected = {
         "code location load",

@@ -24,7 +24,7 @@ from increments import write_delivery
 
 from orchestration.contracts import load_contracts
 from orchestration.generator import generate_population
-from orchestration.incremental import forget_builds, incremental_models, models_to_refresh
+from orchestration.incremental import incremental_models, models_to_refresh
 from orchestration.project import dbt_project
 from orchestration.runner import run_everything
 from orchestration.settings import get_settings
@@ -38,11 +38,11 @@ COMPARED_SCHEMAS = ("staging", "intermediate", "conformed", "marts_warm_homes",
 INDEX_TABLES = ("person_matches", "person_links", "person_candidates", "person_pairs")
 
 
-def _run(data_dir: Path, monkeypatch: pytest.MonkeyPatch, force: bool = False):
+def _run(data_dir: Path, monkeypatch: pytest.MonkeyPatch, full_refresh: bool = False):
     monkeypatch.setenv("COMMONGROUND_DATA_DIR", str(data_dir))
     monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
     (data_dir / "dagster_home").mkdir(exist_ok=True)
-    summary = run_everything(force=force)
+    summary = run_everything(full_refresh=full_refresh)
     assert summary.success, (summary.failed_steps, summary.step_errors)
     assert not summary.blocking_failures, summary.blocking_failures
     return summary
@@ -138,9 +138,7 @@ def test_an_incremental_sequence_of_deliveries_equals_a_full_rebuild(tmp_path, m
     # built from scratch.
     full_dir = tmp_path / "full" / "data"
     shutil.copytree(data_dir, full_dir, ignore=shutil.ignore_patterns("dagster_home"))
-    forget_builds(full_dir)
-    (full_dir / "state" / "person_index.json").unlink()
-    rebuilt = _run(full_dir, monkeypatch, force=True)
+    rebuilt = _run(full_dir, monkeypatch, full_refresh=True)
     assert _linkage_metadata(full_dir, rebuilt.run_id)["incremental"] is False
 
     with duckdb.connect() as con:

@@ -253,6 +253,11 @@ def _waiting(holder) -> None:
 @app.command()
 def run(
     force: bool = typer.Option(False, help="Rebuild downstream even when nothing changed."),
+    full_refresh: bool = typer.Option(
+        False,
+        help="Rebuild every incremental model and the person index from scratch (implies "
+        "--force) instead of continuing from what earlier runs built.",
+    ),
     wait: float = typer.Option(
         None,
         help="Seconds to wait while another run writes the warehouse (default: "
@@ -274,6 +279,7 @@ def run(
         summary = run_everything(
             log_level=_log_level(),
             force=force,
+            full_refresh=full_refresh,
             wait_seconds=wait,
             on_wait=_waiting,
             on_step=progress,

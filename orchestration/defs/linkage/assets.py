@@ -21,9 +21,6 @@ from orchestration.linkage.person import CANDIDATE_FLOOR, PERSON_ATTRIBUTES
 from orchestration.settings import get_settings
 from orchestration.state import read_json_state, write_atomically
 
-INDEX_STATE_FILE = "person_index.json"
-"""Record (under ``<data dir>/state``) of what the stored person index was built with."""
-
 PERSON_RECORDS_KEY = dg.AssetKey(["intermediate", "int_person_records_unioned"])
 OPT_OUTS_KEY = dg.AssetKey(["staging", "stg_nhs__data_opt_outs"])
 PERSON_MODEL_KEY = dg.AssetKey(["linkage", "person_model"])
@@ -297,7 +294,7 @@ def person_matches(context: dg.AssetExecutionContext):
         )
     model = _read(path)
     health = privacy.health_datasets(load_contracts())
-    state = settings.data_dir / "state" / INDEX_STATE_FILE
+    state = incremental.person_index_path(settings.data_dir)
     signature = index_signature(
         model,
         incremental.key_digest(settings.pseudonym_key),
