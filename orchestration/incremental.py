@@ -19,9 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -164,15 +162,6 @@ def forget_everything(data_dir: Path) -> None:
     person_index_path(data_dir).unlink(missing_ok=True)
 
 
-@contextmanager
-def full_refresh_environment(models: list[str]) -> Iterator[None]:
-    """Names ``models`` to dbt for a full refresh while a dbt command starts."""
-    before = os.environ.get(FULL_REFRESH_VARIABLE)
-    os.environ[FULL_REFRESH_VARIABLE] = ",".join(models)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(FULL_REFRESH_VARIABLE, None)
-        else:
-            os.environ[FULL_REFRESH_VARIABLE] = before
+def full_refresh_environment(models: list[str]) -> dict[str, str]:
+    """The environment variable naming ``models`` to dbt for a full refresh."""
+    return {FULL_REFRESH_VARIABLE: ",".join(models)}

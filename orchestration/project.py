@@ -64,14 +64,14 @@ def dbt_executable() -> str:
 
 
 @contextlib.contextmanager
-def dbt_environment() -> Iterator[None]:
+def dbt_environment(extra: Mapping[str, str] | None = None) -> Iterator[None]:
     """The environment the dbt profile reads, set only while a dbt command starts.
 
     dagster-dbt hands dbt a copy of ``os.environ`` when the command starts; the variables
-    (the pseudonymisation key among them) are removed again afterwards, so no other
-    subprocess of the pipeline inherits them.
+    (the pseudonymisation key among them, and ``extra``) are removed again afterwards, so
+    no other subprocess of the pipeline inherits them.
     """
-    wanted = get_settings().dbt_env()
+    wanted = {**get_settings().dbt_env(), **(extra or {})}
     before = {name: os.environ.get(name) for name in wanted}
     os.environ.update(wanted)
     try:

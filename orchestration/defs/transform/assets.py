@@ -22,6 +22,7 @@ from orchestration.project import (
     dbt_project,
     ensure_manifest,
     invocation_target,
+    read_manifest,
 )
 from orchestration.settings import get_settings
 from orchestration.standards import GDQF_DIMENSIONS
@@ -241,7 +242,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """
     settings = get_settings()
     target = invocation_target(context.op.name, context.run.run_id)
-    manifest = json.loads(dbt_project().manifest_path.read_text(encoding="utf-8"))
+    manifest = read_manifest()
     refresh = incremental.models_to_refresh(manifest, settings.pseudonym_key, settings.data_dir)
     selected = {
         manifest["nodes"][u]["name"]
@@ -251,7 +252,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     }
     if refresh := sorted(set(refresh) & selected):
         context.log.info(f"rebuilt from scratch (changed since last built): {', '.join(refresh)}")
-    with dbt_environment(), incremental.full_refresh_environment(refresh):
+    with dbt_environment(incremental.full_refresh_environment(refresh)):
         invocation = dbt.cli(["build"], context=context, target_path=target)
     try:
         yield from lineage.with_column_lineage(invocation)
